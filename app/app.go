@@ -1,0 +1,355 @@
+package app
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	"github.com/cometbft/cometbft/libs/log"
+	"github.com/cosmos/iavl"
+	iavldb "github.com/cosmos/iavl/db"
+
+	"github.com/idledger/idledger/chain"
+	"github.com/idledger/idledger/genesis"
+	"github.com/idledger/idledger/internal/memo"
+)
+
+// Version is the application's version, reported in Info.
+const Version = "0.1.0"
+
+// AppVersion is the protocol version of the state machine.
+const AppVersion = 1
+
+// Options configure an App.
+type Options struct {
+	// DBDir is the directory of the IAVL database (goleveldb).
+	DBDir string
+	// Logger receives the app's structured logs. Nil: none.
+	Logger log.Logger
+	// CertCache bounds the checked-certificate cache (default 100000).
+	CertCache int
+	// TxCache bounds the cache of transactions verified in CheckTx and
+	// awaiting a block (default 50000).
+	TxCache int
+	// KeepVersions is how many recent state versions stay queryable (default
+	// 100000; 0 keeps them all is not offered: versions cost disk).
+	KeepVersions int64
+	// ObserverNodeIDs may peer with this node besides the validators' nodes.
+	ObserverNodeIDs []string
+	// Metrics; nil disables them.
+	Metrics *Metrics
+}
+
+// App is the idledger ABCI application.
+type App struct {
+	abci.BaseApplication
+
+	mu      sync.Mutex
+	log     log.Logger
+	db      *iavldb.GoLevelDB
+	tree    *iavl.MutableTree
+	machine *chain.Machine
+	txs     *memo.Cache[[32]byte, *chain.Tx]
+	opts    Options
+	metrics *Metrics
+
+	chainID string
+	// committed is the last committed version, for CheckTx and queries.
+	committed *iavl.ImmutableTree
+	// check is the mempool's view: committed plus admitted transactions.
+	check *overlay
+	// retainHeight is what Commit tells CometBFT it may prune below.
+	retainHeight int64
+}
+
+var _ abci.Application = (*App)(nil)
+
+// New opens (or creates) the state database and loads its latest version.
+func New(opts Options) (*App, error) {
+	if opts.Logger == nil {
+		opts.Logger = log.NewNopLogger()
+	}
+	if opts.CertCache == 0 {
+		opts.CertCache = 100_000
+	}
+	if opts.TxCache == 0 {
+		opts.TxCache = 50_000
+	}
+	if opts.KeepVersions == 0 {
+		opts.KeepVersions = 100_000
+	}
+	if opts.Metrics == nil {
+		opts.Metrics = NopMetrics()
+	}
+	if err := os.MkdirAll(opts.DBDir, 0o700); err != nil {
+		return nil, fmt.Errorf("app: %w", err)
+	}
+	db, err := iavldb.NewGoLevelDB("state", opts.DBDir)
+	if err != nil {
+		return nil, fmt.Errorf("app: open state database in %s: %w", opts.DBDir, err)
+	}
+	tree := iavl.NewMutableTree(db, 10_000, false, iavl.NewNopLogger())
+	if _, err := tree.Load(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("app: load state from %s: %w", filepath.Join(opts.DBDir, "state.db"), err)
+	}
+	a := &App{
+		log:     opts.Logger,
+		db:      db,
+		tree:    tree,
+		machine: chain.NewMachine(opts.CertCache),
+		txs:     memo.New[[32]byte, *chain.Tx](opts.TxCache),
+		opts:    opts,
+		metrics: opts.Metrics,
+	}
+	if err := a.loadCommitted(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// Close closes the state database.
+func (a *App) Close() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.db.Close()
+}
+
+func (a *App) loadCommitted() error {
+	v := a.tree.Version()
+	if v == 0 {
+		a.committed = nil
+		a.check = newOverlay(readStore{emptyTree()})
+		return nil
+	}
+	imm, err := a.tree.GetImmutable(v)
+	if err != nil {
+		return fmt.Errorf("app: load state version %d: %w", v, err)
+	}
+	a.committed = imm
+	a.check = newOverlay(readStore{imm})
+	a.chainID = chain.ChainID(readStore{imm})
+	return nil
+}
+
+func emptyTree() *iavl.ImmutableTree {
+	return iavl.NewImmutableTree(iavldb.NewMemDB(), 0, true, iavl.NewNopLogger())
+}
+
+// Info tells CometBFT where the app stands, so that a restarted node replays
+// only what the app has not committed.
+func (a *App) Info(_ context.Context, _ *abci.RequestInfo) (*abci.ResponseInfo, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	res := &abci.ResponseInfo{Data: "idledger", Version: Version, AppVersion: AppVersion}
+	if a.committed != nil {
+		res.LastBlockHeight = a.committed.Version()
+		res.LastBlockAppHash = a.committed.Hash()
+	}
+	return res, nil
+}
+
+// InitChain writes the genesis state.
+func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.ResponseInitChain, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	st, err := genesis.ParseAppState(req.AppStateBytes)
+	if err == nil {
+		err = st.Validate()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("app: genesis app_state: %w", err)
+	}
+	if req.InitialHeight > 1 {
+		a.tree.SetInitialVersion(uint64(req.InitialHeight))
+	}
+	a.chainID = req.ChainId
+	store := treeStore{a.tree}
+	chain.InitState(store, req.ChainId, st.Chain())
+	for _, v := range req.Validators {
+		chain.SetValidator(store, v.PubKey.GetEd25519(), v.Power, "")
+	}
+	return &abci.ResponseInitChain{AppHash: a.tree.WorkingHash()}, nil
+}
+
+// CheckTx admits a transaction to the mempool when it would pass against the
+// committed state plus the transactions admitted before it.
+func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	tx, err := a.decode(req.Tx)
+	if err == nil {
+		h, t := chain.LastBlock(a.check)
+		_, err = a.machine.Deliver(a.check, chain.Env{ChainID: a.chainID, Height: h + 1, Time: t}, tx)
+	}
+	if err != nil {
+		a.txs.Delete(sha256.Sum256(req.Tx))
+		code := chain.CodeOf(err)
+		a.metrics.refused(code)
+		return &abci.ResponseCheckTx{Code: uint32(code), Log: err.Error(), Codespace: "idledger"}, nil
+	}
+	return &abci.ResponseCheckTx{Code: abci.CodeTypeOK}, nil
+}
+
+// decode returns the transaction decoded (and its signatures verified) by an
+// earlier CheckTx, or decodes it now.
+func (a *App) decode(raw []byte) (*chain.Tx, error) {
+	h := sha256.Sum256(raw)
+	if tx, ok := a.txs.Get(h); ok {
+		a.metrics.TxCacheHits.Add(1)
+		return tx, nil
+	}
+	tx, err := chain.DecodeTx(raw, a.chainID)
+	if err != nil {
+		return nil, err
+	}
+	a.txs.Put(h, tx)
+	return tx, nil
+}
+
+// PrepareProposal keeps the mempool's order; CheckTx already refused what
+// would fail, and FinalizeBlock gives any late failure its own code.
+func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposal) (*abci.ResponsePrepareProposal, error) {
+	txs := make([][]byte, 0, len(req.Txs))
+	var size int64
+	for _, tx := range req.Txs {
+		if size+int64(len(tx)) > req.MaxTxBytes {
+			break
+		}
+		size += int64(len(tx))
+		txs = append(txs, tx)
+	}
+	return &abci.ResponsePrepareProposal{Txs: txs}, nil
+}
+
+// ProcessProposal accepts every proposal: invalid transactions are recorded
+// with their refusal code, which is deterministic on every node.
+func (a *App) ProcessProposal(context.Context, *abci.RequestProcessProposal) (*abci.ResponseProcessProposal, error) {
+	return &abci.ResponseProcessProposal{Status: abci.ResponseProcessProposal_ACCEPT}, nil
+}
+
+// FinalizeBlock runs the block's transactions on the working tree and
+// returns the new app hash (the IAVL root). Commit persists it.
+func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (*abci.ResponseFinalizeBlock, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	store := treeStore{a.tree}
+	env := chain.Env{ChainID: a.chainID, Height: req.Height, Time: req.Time.Unix()}
+	chain.BeginBlock(store, env)
+	res := &abci.ResponseFinalizeBlock{TxResults: make([]*abci.ExecTxResult, len(req.Txs))}
+	for i, raw := range req.Txs {
+		env.TxIndex = uint32(i)
+		res.TxResults[i] = a.deliver(store, env, raw)
+	}
+	for _, u := range chain.EndBlock(store, env) {
+		res.ValidatorUpdates = append(res.ValidatorUpdates, abci.Ed25519ValidatorUpdate(u.PubKey, u.Power))
+	}
+	params := chain.GetParams(store)
+	if params.BlockRetention > 0 && req.Height > params.BlockRetention {
+		a.retainHeight = req.Height - params.BlockRetention + 1
+	} else {
+		a.retainHeight = 0
+	}
+	res.AppHash = a.tree.WorkingHash()
+	a.metrics.Height.Set(float64(req.Height))
+	return res, nil
+}
+
+func (a *App) deliver(store chain.Store, env chain.Env, raw []byte) *abci.ExecTxResult {
+	stop := a.metrics.timeTx()
+	defer stop()
+	h := sha256.Sum256(raw)
+	tx, err := a.decode(raw)
+	var out *chain.Result
+	if err == nil {
+		out, err = a.machine.Deliver(store, env, tx)
+	}
+	a.txs.Delete(h)
+	if err != nil {
+		code := chain.CodeOf(err)
+		a.metrics.refused(code)
+		return &abci.ExecTxResult{Code: uint32(code), Log: err.Error(), Codespace: "idledger"}
+	}
+	a.metrics.accepted(out)
+	return &abci.ExecTxResult{Code: abci.CodeTypeOK, Events: abciEvents(out.Events)}
+}
+
+func abciEvents(evs []chain.Event) []abci.Event {
+	out := make([]abci.Event, len(evs))
+	for i, e := range evs {
+		attrs := make([]abci.EventAttribute, len(e.Attrs))
+		for j, at := range e.Attrs {
+			attrs[j] = abci.EventAttribute{Key: at.Key, Value: at.Value, Index: true}
+		}
+		out[i] = abci.Event{Type: e.Type, Attributes: attrs}
+	}
+	return out
+}
+
+// Commit persists the working tree as a new version and resets the mempool's
+// view to it. CometBFT rechecks the remaining mempool transactions next.
+func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	_, v, err := a.tree.SaveVersion()
+	if err != nil {
+		// The state on disk is what CometBFT will replay against; going on
+		// without it would fork this node.
+		panic(fmt.Sprintf("app: commit version: %v", err))
+	}
+	if keep := a.opts.KeepVersions; v > keep && v%1000 == 0 {
+		if err := a.tree.DeleteVersionsTo(v - keep); err != nil {
+			a.log.Error("pruning old state versions", "err", err)
+		}
+	}
+	if err := a.loadCommitted(); err != nil {
+		panic(err.Error())
+	}
+	return &abci.ResponseCommit{RetainHeight: a.retainHeight}, nil
+}
+
+// Query answers reads of the committed state; see query.go.
+func (a *App) Query(_ context.Context, req *abci.RequestQuery) (*abci.ResponseQuery, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	res, err := a.query(req)
+	if err != nil {
+		var qe *queryError
+		code := uint32(1)
+		if errors.As(err, &qe) {
+			code = qe.code
+		}
+		return &abci.ResponseQuery{Code: code, Log: err.Error(), Codespace: "idledger"}, nil
+	}
+	return res, nil
+}
+
+// peerAllowed answers CometBFT's /p2p/filter/id/ID query.
+func (a *App) peerAllowed(id string) bool {
+	id = strings.ToLower(id)
+	for _, o := range a.opts.ObserverNodeIDs {
+		if strings.ToLower(o) == id {
+			return true
+		}
+	}
+	if a.committed == nil {
+		return true // before genesis there is nobody to tell apart
+	}
+	for _, m := range chain.Members(readStore{a.committed}) {
+		if chain.HasRole(m, chain.RoleValidator) {
+			for _, n := range m.NodeIds {
+				if n == id {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,142 @@
+package app
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	cmtcrypto "github.com/cometbft/cometbft/proto/tendermint/crypto"
+	"github.com/cosmos/iavl"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/idledger/idledger/chain/chainpb"
+)
+
+// Query paths.
+const (
+	// PathKey reads one stored value; data is the key. With prove, the answer
+	// carries an ICS23 proof (existence or non-existence) against the app
+	// hash of the version answered, found in the header of the next block.
+	PathKey = "/key"
+	// PathRange lists the pairs under a prefix (data) in key order, at most
+	// RangeLimit of them, as a chainpb.Range.
+	PathRange = "/range"
+	// ProofOpIAVL is the ProofOp type of an ICS23 IAVL proof.
+	ProofOpIAVL = "ics23:iavl"
+	// RangeLimit bounds a /range answer.
+	RangeLimit = 1000
+)
+
+// Query codes.
+const (
+	queryCodeBadRequest = 1
+	queryCodeNoState    = 2
+	queryCodeNoVersion  = 3
+	queryCodePeerDenied = 4
+)
+
+type queryError struct {
+	code uint32
+	msg  string
+}
+
+func (e *queryError) Error() string { return e.msg }
+
+func qerr(code uint32, format string, args ...any) *queryError {
+	return &queryError{code, fmt.Sprintf(format, args...)}
+}
+
+func (a *App) query(req *abci.RequestQuery) (*abci.ResponseQuery, error) {
+	if id, ok := strings.CutPrefix(req.Path, "/p2p/filter/id/"); ok {
+		if a.peerAllowed(id) {
+			return &abci.ResponseQuery{Code: abci.CodeTypeOK}, nil
+		}
+		return nil, qerr(queryCodePeerDenied, "node %s is not registered to a validator member", id)
+	}
+	if strings.HasPrefix(req.Path, "/p2p/filter/addr/") {
+		return &abci.ResponseQuery{Code: abci.CodeTypeOK}, nil // node IDs decide
+	}
+	tree, err := a.version(req.Height)
+	if err != nil {
+		return nil, err
+	}
+	switch req.Path {
+	case PathKey:
+		return queryKey(tree, req.Data, req.Prove)
+	case PathRange:
+		return queryRange(tree, req.Data)
+	default:
+		return nil, qerr(queryCodeBadRequest, "unknown query path %q (want %s or %s)", req.Path, PathKey, PathRange)
+	}
+}
+
+// version returns the committed tree at height (0: the latest).
+func (a *App) version(height int64) (*iavl.ImmutableTree, error) {
+	if a.committed == nil {
+		return nil, qerr(queryCodeNoState, "no state yet: the chain has not committed a block")
+	}
+	if height == 0 || height == a.committed.Version() {
+		return a.committed, nil
+	}
+	t, err := a.tree.GetImmutable(height)
+	if err != nil {
+		return nil, qerr(queryCodeNoVersion, "state at height %d is not available (latest %d): %v", height, a.committed.Version(), err)
+	}
+	return t, nil
+}
+
+func queryKey(tree *iavl.ImmutableTree, key []byte, prove bool) (*abci.ResponseQuery, error) {
+	if len(key) == 0 {
+		return nil, qerr(queryCodeBadRequest, "empty key")
+	}
+	v, err := tree.Get(key)
+	if err != nil {
+		return nil, qerr(queryCodeBadRequest, "read: %v", err)
+	}
+	res := &abci.ResponseQuery{Code: abci.CodeTypeOK, Key: key, Value: v, Height: tree.Version()}
+	if prove {
+		p, err := tree.GetProof(key)
+		if err != nil {
+			return nil, qerr(queryCodeBadRequest, "proof: %v", err)
+		}
+		data, err := p.Marshal()
+		if err != nil {
+			return nil, qerr(queryCodeBadRequest, "proof: %v", err)
+		}
+		res.ProofOps = &cmtcrypto.ProofOps{Ops: []cmtcrypto.ProofOp{{Type: ProofOpIAVL, Key: key, Data: data}}}
+	}
+	return res, nil
+}
+
+func queryRange(tree *iavl.ImmutableTree, prefix []byte) (*abci.ResponseQuery, error) {
+	if len(prefix) == 0 {
+		return nil, qerr(queryCodeBadRequest, "empty prefix")
+	}
+	out := &chainpb.Range{}
+	end := prefixEnd(prefix)
+	tree.IterateRange(prefix, end, true, func(k, v []byte) bool {
+		if len(out.Pairs) == RangeLimit {
+			out.More = true
+			return true
+		}
+		out.Pairs = append(out.Pairs, &chainpb.KV{Key: bytes.Clone(k), Value: bytes.Clone(v)})
+		return false
+	})
+	b, err := proto.Marshal(out)
+	if err != nil {
+		return nil, qerr(queryCodeBadRequest, "encode: %v", err)
+	}
+	return &abci.ResponseQuery{Code: abci.CodeTypeOK, Key: prefix, Value: b, Height: tree.Version()}, nil
+}
+
+func prefixEnd(p []byte) []byte {
+	end := bytes.Clone(p)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] < 0xff {
+			end[i]++
+			return end[:i+1]
+		}
+	}
+	return nil
+}

@@ -1,0 +1,138 @@
+package app
+
+import (
+	"bytes"
+	"fmt"
+	"sort"
+
+	"github.com/cosmos/iavl"
+
+	"github.com/idledger/idledger/chain"
+)
+
+// treeStore is the IAVL working tree as a chain.Store (FinalizeBlock).
+type treeStore struct{ t *iavl.MutableTree }
+
+var _ chain.Store = treeStore{}
+
+func (s treeStore) Get(key []byte) []byte {
+	v, err := s.t.Get(key)
+	if err != nil {
+		panic(fmt.Sprintf("app: state read: %v", err))
+	}
+	return v
+}
+
+func (s treeStore) Set(key, value []byte) {
+	if _, err := s.t.Set(key, value); err != nil {
+		panic(fmt.Sprintf("app: state write: %v", err))
+	}
+}
+
+func (s treeStore) Delete(key []byte) {
+	if _, _, err := s.t.Remove(key); err != nil {
+		panic(fmt.Sprintf("app: state delete: %v", err))
+	}
+}
+
+func (s treeStore) Iterate(start, end []byte, fn func(k, v []byte) bool) {
+	it, err := s.t.Iterator(start, end, true)
+	if err != nil {
+		panic(fmt.Sprintf("app: state iterate: %v", err))
+	}
+	defer it.Close()
+	for ; it.Valid(); it.Next() {
+		if !fn(it.Key(), it.Value()) {
+			return
+		}
+	}
+}
+
+// readStore is a committed, immutable version of the tree.
+type readStore struct{ t *iavl.ImmutableTree }
+
+func (s readStore) Get(key []byte) []byte {
+	v, err := s.t.Get(key)
+	if err != nil {
+		panic(fmt.Sprintf("app: state read: %v", err))
+	}
+	return v
+}
+
+func (s readStore) Set(key, value []byte) { panic("app: write to a read-only state") }
+func (s readStore) Delete(key []byte)     { panic("app: write to a read-only state") }
+
+func (s readStore) Iterate(start, end []byte, fn func(k, v []byte) bool) {
+	s.t.IterateRange(start, end, true, func(k, v []byte) bool { return !fn(k, v) })
+}
+
+// overlay is the CheckTx state: the last committed tree with the writes of
+// the transactions admitted to the mempool since. It is thrown away at every
+// Commit. Its map never reaches consensus.
+type overlay struct {
+	base   chain.Store
+	writes map[string][]byte // nil value: deleted
+}
+
+var _ chain.Store = (*overlay)(nil)
+
+func newOverlay(base chain.Store) *overlay {
+	return &overlay{base: base, writes: make(map[string][]byte)}
+}
+
+func (o *overlay) Get(key []byte) []byte {
+	if v, ok := o.writes[string(key)]; ok {
+		return v
+	}
+	return o.base.Get(key)
+}
+
+func (o *overlay) Set(key, value []byte) { o.writes[string(key)] = bytes.Clone(value) }
+func (o *overlay) Delete(key []byte)     { o.writes[string(key)] = nil }
+
+func (o *overlay) Iterate(start, end []byte, fn func(k, v []byte) bool) {
+	// Merge the base range with the overlay's writes in that range.
+	var keys []string
+	for k := range o.writes {
+		kb := []byte(k)
+		if bytes.Compare(kb, start) >= 0 && (end == nil || bytes.Compare(kb, end) < 0) {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	i := 0
+	emit := func(k string) bool {
+		if v := o.writes[k]; v != nil {
+			return fn([]byte(k), v)
+		}
+		return true
+	}
+	stopped := false
+	o.base.Iterate(start, end, func(k, v []byte) bool {
+		for i < len(keys) && keys[i] < string(k) {
+			if !emit(keys[i]) {
+				stopped = true
+				return false
+			}
+			i++
+		}
+		if i < len(keys) && keys[i] == string(k) {
+			i++
+			if !emit(string(k)) {
+				stopped = true
+				return false
+			}
+			return true
+		}
+		if !fn(k, v) {
+			stopped = true
+			return false
+		}
+		return true
+	})
+	for ; !stopped && i < len(keys); i++ {
+		if !emit(keys[i]) {
+			return
+		}
+	}
+}

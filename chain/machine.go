@@ -1,0 +1,161 @@
+package chain
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"fmt"
+
+	"github.com/idledger/idledger/chain/chainpb"
+	"github.com/idledger/idledger/internal/memo"
+	"github.com/idledger/idledger/jpki"
+)
+
+// Env is what the rules know of the world: the chain, the block and the
+// transaction's place in it. Time is the block time in Unix seconds.
+type Env struct {
+	ChainID string
+	Height  int64
+	Time    int64
+	TxIndex uint32
+}
+
+// Event is something a transaction did, reported to clients (ABCI events).
+type Event struct {
+	Type  string
+	Attrs []Attr
+}
+
+// Attr is one key/value of an event.
+type Attr struct{ Key, Value string }
+
+// Result is what an accepted transaction did.
+type Result struct {
+	Events []Event
+}
+
+// Machine applies transactions. It holds only caches of pure results (parsed
+// anchor sets, checked certificates), so one Machine serves CheckTx and
+// FinalizeBlock alike and any number of stores.
+type Machine struct {
+	anchorSets *memo.Cache[[32]byte, *anchorSet]
+	certs      *memo.Cache[[32]byte, certResult]
+}
+
+type certResult struct {
+	cert *jpki.Certificate
+	err  error
+}
+
+// NewMachine makes a Machine whose certificate cache holds up to certCache
+// checked certificates.
+func NewMachine(certCache int) *Machine {
+	if certCache < 2 {
+		certCache = 2
+	}
+	return &Machine{
+		anchorSets: memo.New[[32]byte, *anchorSet](8),
+		certs:      memo.New[[32]byte, certResult](certCache),
+	}
+}
+
+// CacheStats reports the certificate cache's hits and misses.
+func (m *Machine) CacheStats() (hits, misses uint64) { return m.certs.Stats() }
+
+// Deliver checks tx against the state and, if every rule holds, applies it.
+// A refused transaction returns a *TxError and has written nothing.
+func (m *Machine) Deliver(st Store, env Env, tx *Tx) (*Result, error) {
+	switch msg := tx.Body.Msg.(type) {
+	case *chainpb.TxBody_Attest:
+		return m.attest(st, env, tx, msg.Attest)
+	default:
+		return nil, refuse(CodeUnknownMessage, "%T is not accepted yet", msg)
+	}
+}
+
+// signer checks the member that signs tx: it exists, holds role, uses the
+// next sequence number, and its signature verifies.
+func (m *Machine) signer(st Store, tx *Tx, role string) (*chainpb.Member, error) {
+	id := tx.Body.Signer
+	mem := GetMember(st, id)
+	if mem == nil {
+		return nil, refuse(CodeUnknownSigner, "%q is not a member", id)
+	}
+	if !HasRole(mem, role) {
+		return nil, refuse(CodeMissingRole, "member %q is not a %s", id, role)
+	}
+	if tx.Body.Sequence != mem.Sequence {
+		return nil, refuse(CodeBadSequence, "%s sequence %d, expected %d", id, tx.Body.Sequence, mem.Sequence)
+	}
+	if !bytes.Equal(tx.memberSigKey, mem.PubKey) {
+		if len(mem.PubKey) != ed25519.PublicKeySize || !ed25519.Verify(mem.PubKey, tx.SignBytes, tx.Env.MemberSignature) {
+			return nil, refuse(CodeBadMemberSig, "signature of member %q does not verify", id)
+		}
+		tx.memberSigKey = mem.PubKey
+	}
+	return mem, nil
+}
+
+// anchors returns the parsed trust anchors of st.
+func (m *Machine) anchors(st Store) *anchorSet {
+	raw := st.Get(AnchorsKey())
+	digest := sha256.Sum256(raw)
+	if s, ok := m.anchorSets.Get(digest); ok {
+		return s
+	}
+	set := new(chainpb.AnchorSet)
+	unmarshal(raw, set)
+	s := &anchorSet{digest: digest}
+	for _, a := range set.Anchors {
+		pa, err := jpki.ParseAnchor(a.Certificate)
+		if err != nil {
+			// Genesis and governance admit parsed anchors only.
+			panic(fmt.Sprintf("chain: stored trust anchor does not parse: %v", err))
+		}
+		s.anchors = append(s.anchors, pa)
+	}
+	m.anchorSets.Put(digest, s)
+	return s
+}
+
+// checkCert runs the time-independent JPKI checks on a certificate, once per
+// (anchor set, policy, certificate).
+func (m *Machine) checkCert(st Store, der []byte, allowSigning bool) (*jpki.Certificate, error) {
+	as := m.anchors(st)
+	h := sha256.New()
+	h.Write(as.digest[:])
+	if allowSigning {
+		h.Write([]byte{1})
+	} else {
+		h.Write([]byte{0})
+	}
+	h.Write(der)
+	var key [32]byte
+	h.Sum(key[:0])
+	if r, ok := m.certs.Get(key); ok {
+		return r.cert, r.err
+	}
+	c, err := jpki.Check(der, jpki.CheckOptions{Anchors: as.anchors, AllowSigning: allowSigning})
+	m.certs.Put(key, certResult{c, err})
+	return c, err
+}
+
+// subject checks the subject's certificate at block time and the subject's
+// signature over tx.
+func (m *Machine) subject(st Store, env Env, tx *Tx, der []byte, allowSigning bool) (*jpki.Certificate, error) {
+	cert, err := m.checkCert(st, der, allowSigning)
+	if err != nil {
+		return nil, fromJPKI(err)
+	}
+	if err := cert.ValidAt(unixTime(env.Time)); err != nil {
+		return nil, fromJPKI(err)
+	}
+	certHash := sha256.Sum256(der)
+	if !bytes.Equal(tx.subjectSigKey, certHash[:]) {
+		if err := jpki.VerifySignature(cert.PublicKey, tx.SignBytes, tx.Env.SubjectSignature); err != nil {
+			return nil, fromJPKI(err)
+		}
+		tx.subjectSigKey = certHash[:]
+	}
+	return cert, nil
+}

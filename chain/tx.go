@@ -1,0 +1,200 @@
+package chain
+
+import (
+	"crypto/ed25519"
+	"crypto/sha256"
+	"regexp"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/idledger/idledger/chain/chainpb"
+)
+
+// SignPurpose is the purpose tag in front of every transaction's sign bytes;
+// other signed things (presentations) use other tags, so a signature made
+// for one can never be replayed as another.
+const SignPurpose = "idledger/tx/v1"
+
+// MaxTxSize bounds an encoded transaction.
+const MaxTxSize = 16 << 10
+
+// Field limits.
+const (
+	MaxClaimTypeLen = 64
+	MaxReasonLen    = 256
+	MaxCertSize     = 4 << 10
+)
+
+var (
+	memberIDRe  = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
+	claimTypeRe = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
+)
+
+// ValidMemberID reports whether id is a well-formed member ID.
+func ValidMemberID(id string) bool { return memberIDRe.MatchString(id) }
+
+// ValidClaimType reports whether t is a well-formed claim type.
+func ValidClaimType(t string) bool { return claimTypeRe.MatchString(t) }
+
+// SignBytes returns what the member and the subject sign for a body: the
+// purpose tag, a zero byte, and the exact body bytes (which carry the chain
+// ID).
+func SignBytes(body []byte) []byte {
+	b := make([]byte, 0, len(SignPurpose)+1+len(body))
+	b = append(b, SignPurpose...)
+	b = append(b, 0)
+	return append(b, body...)
+}
+
+// Tx is a decoded transaction. It also remembers which signatures were
+// already verified and against which key, so that a node verifies each
+// transaction once even though CheckTx and FinalizeBlock both run the rules.
+// The memo changes no outcome: a verification gives the same answer every
+// time.
+type Tx struct {
+	Raw       []byte
+	Hash      [32]byte
+	Env       *chainpb.Tx
+	Body      *chainpb.TxBody
+	SignBytes []byte
+
+	memberSigKey  ed25519.PublicKey // the key member_signature verified against
+	subjectSigKey []byte            // SHA-256 of the certificate whose key verified subject_signature
+}
+
+// DecodeTx decodes and checks a transaction's form, without state: size,
+// encoding (unknown fields are refused: nothing unsigned or unread rides
+// along), chain ID, field syntax and which signatures are present.
+func DecodeTx(raw []byte, chainID string) (*Tx, error) {
+	if len(raw) > MaxTxSize {
+		return nil, refuse(CodeMalformedTx, "transaction is %d bytes, over the limit of %d", len(raw), MaxTxSize)
+	}
+	env := new(chainpb.Tx)
+	if err := proto.Unmarshal(raw, env); err != nil {
+		return nil, refuse(CodeMalformedTx, "transaction does not decode: %v", err)
+	}
+	if len(env.ProtoReflect().GetUnknown()) > 0 {
+		return nil, refuse(CodeMalformedTx, "transaction has unknown fields")
+	}
+	body := new(chainpb.TxBody)
+	if err := proto.Unmarshal(env.Body, body); err != nil {
+		return nil, refuse(CodeMalformedTx, "transaction body does not decode: %v", err)
+	}
+	if hasUnknown(body) {
+		return nil, refuse(CodeMalformedTx, "transaction body has unknown fields")
+	}
+	if body.ChainId != chainID {
+		return nil, refuse(CodeWrongChainID, "signed for chain %q, this is %q", body.ChainId, chainID)
+	}
+	tx := &Tx{Raw: raw, Hash: sha256.Sum256(raw), Env: env, Body: body, SignBytes: SignBytes(env.Body)}
+	if err := checkForm(tx); err != nil {
+		return nil, err
+	}
+	return tx, nil
+}
+
+// hasUnknown reports unknown fields in a message or any message inside it.
+func hasUnknown(m proto.Message) bool {
+	r := m.ProtoReflect()
+	if len(r.GetUnknown()) > 0 {
+		return true
+	}
+	found := false
+	r.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case fd.IsList() && fd.Message() != nil:
+			l := v.List()
+			for i := 0; i < l.Len() && !found; i++ {
+				found = hasUnknown(l.Get(i).Message().Interface())
+			}
+		case fd.Message() != nil && !fd.IsMap():
+			found = hasUnknown(v.Message().Interface())
+		}
+		return !found
+	})
+	return found
+}
+
+func checkForm(tx *Tx) error {
+	b := tx.Body
+	memberSigned := b.Signer != ""
+	if memberSigned {
+		if !ValidMemberID(b.Signer) {
+			return refuse(CodeInvalidField, "signer %q is not a member ID", b.Signer)
+		}
+		if len(tx.Env.MemberSignature) != ed25519.SignatureSize {
+			return refuse(CodeMissingSig, "member signature missing or not %d bytes", ed25519.SignatureSize)
+		}
+	} else {
+		if b.Sequence != 0 {
+			return refuse(CodeInvalidField, "sequence without a signer")
+		}
+		if len(tx.Env.MemberSignature) != 0 {
+			return refuse(CodeMissingSig, "member signature without a signer")
+		}
+	}
+	needSubject := false
+	switch m := b.Msg.(type) {
+	case *chainpb.TxBody_Attest:
+		a := m.Attest
+		if !memberSigned {
+			return refuse(CodeMissingSig, "an attestation needs its attester's signature")
+		}
+		if !ValidClaimType(a.ClaimType) {
+			return refuse(CodeInvalidField, "claim type %q: want 1-%d characters of a-z 0-9 . _ -", a.ClaimType, MaxClaimTypeLen)
+		}
+		if len(a.ClaimHash) != sha256.Size {
+			return refuse(CodeInvalidField, "claim hash is %d bytes, want %d", len(a.ClaimHash), sha256.Size)
+		}
+		if len(a.AuthCertificate) == 0 || len(a.AuthCertificate) > MaxCertSize {
+			return refuse(CodeInvalidField, "auth certificate missing or over %d bytes", MaxCertSize)
+		}
+		needSubject = true
+	case *chainpb.TxBody_RevokeAttestation:
+		r := m.RevokeAttestation
+		if len(r.AttestationId) != AttestationIDLen {
+			return refuse(CodeInvalidField, "attestation ID is %d bytes, want %d", len(r.AttestationId), AttestationIDLen)
+		}
+		if len(r.Reason) > MaxReasonLen {
+			return refuse(CodeInvalidField, "reason over %d bytes", MaxReasonLen)
+		}
+		if !memberSigned {
+			if len(r.SubjectCertificate) == 0 || len(r.SubjectCertificate) > MaxCertSize {
+				return refuse(CodeMissingSig, "a revocation by the subject carries the subject's certificate")
+			}
+			needSubject = true
+		} else if len(r.SubjectCertificate) != 0 {
+			return refuse(CodeInvalidField, "a member's revocation carries no subject certificate")
+		}
+	case *chainpb.TxBody_RevokeSubjects:
+		r := m.RevokeSubjects
+		if !memberSigned {
+			return refuse(CodeMissingSig, "revoking subjects needs a revoker's signature")
+		}
+		if len(r.Commitments) == 0 {
+			return refuse(CodeInvalidField, "no commitments to revoke")
+		}
+		for i, c := range r.Commitments {
+			if len(c) != sha256.Size {
+				return refuse(CodeInvalidField, "commitment %d is %d bytes, want %d", i, len(c), sha256.Size)
+			}
+		}
+		if len(r.Reason) > MaxReasonLen {
+			return refuse(CodeInvalidField, "reason over %d bytes", MaxReasonLen)
+		}
+	case *chainpb.TxBody_Propose, *chainpb.TxBody_Vote:
+		if !memberSigned {
+			return refuse(CodeMissingSig, "governance needs a governor's signature")
+		}
+	default:
+		return refuse(CodeUnknownMessage, "transaction carries no known message")
+	}
+	if needSubject && len(tx.Env.SubjectSignature) == 0 {
+		return refuse(CodeMissingSig, "subject's JPKI signature missing")
+	}
+	if !needSubject && len(tx.Env.SubjectSignature) != 0 {
+		return refuse(CodeMissingSig, "unexpected subject signature")
+	}
+	return nil
+}

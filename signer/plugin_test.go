@@ -1,0 +1,484 @@
+package signer
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/idledger/idledger/signer/internal/pluginwire"
+)
+
+// The test binary doubles as the plugin idledger-signer-test (age's
+// pattern): a symlink with that name on PATH runs TestMain, which serves the
+// protocol instead of running tests. IDLEDGER_TEST_PLUGIN_MODE picks a
+// behaviour; IDLEDGER_TEST_PLUGIN_KEY names the PEM key and certificate.
+func TestMain(m *testing.M) {
+	if strings.HasPrefix(filepath.Base(os.Args[0]), PluginPrefix) {
+		os.Exit(fakePluginMain())
+	}
+	os.Exit(m.Run())
+}
+
+const testPIN = "1234"
+
+type fakePlugin struct {
+	mode string
+	key  *rsa.PrivateKey
+	cert []byte
+}
+
+func fakePluginMain() int {
+	mode := os.Getenv("IDLEDGER_TEST_PLUGIN_MODE")
+	switch mode {
+	case "garbage":
+		io.ReadAll(io.LimitReader(os.Stdin, 10)) // wait for hello
+		fmt.Println("this is not JSON")
+		return 0
+	case "huge":
+		os.Stdout.Write(bytes.Repeat([]byte("a"), pluginwire.MaxFrame+1))
+		return 0
+	case "hang":
+		io.ReadAll(os.Stdin)
+		return 0
+	case "exit":
+		return 3
+	}
+	p := &fakePlugin{mode: mode}
+	pemBytes, err := os.ReadFile(os.Getenv("IDLEDGER_TEST_PLUGIN_KEY"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	for {
+		var b *pem.Block
+		b, pemBytes = pem.Decode(pemBytes)
+		if b == nil {
+			break
+		}
+		switch b.Type {
+		case "CERTIFICATE":
+			p.cert = b.Bytes
+		case "RSA PRIVATE KEY":
+			p.key, _ = x509.ParsePKCS1PrivateKey(b.Bytes)
+		}
+	}
+	var debug io.Writer
+	if os.Getenv("IDLEDGER_SIGNER_DEBUG") == "1" {
+		debug = os.Stderr
+	}
+	in := io.Reader(os.Stdin)
+	if mode == "oldversion" {
+		// Pretend to be a plugin that speaks only version 2.
+		r := pluginwire.NewReader(os.Stdin)
+		r.ReadMsg()
+		f, _ := pluginwire.Encode(&pluginwire.Msg{Type: pluginwire.TypeError, Code: pluginwire.CodeUnsupported, Message: "plugin speaks protocol version 2"})
+		os.Stdout.Write(f)
+		return 1
+	}
+	if err := ServePlugin(context.Background(), p, in, os.Stdout, ServeOptions{Name: "test", Version: "v0", Debug: debug}); err != nil {
+		fmt.Fprintln(os.Stderr, "plugin:", err)
+		return 1
+	}
+	return 0
+}
+
+func (p *fakePlugin) Certificate(ctx context.Context, ui PluginUI) ([]byte, error) {
+	if p.mode == "nocard" {
+		return nil, fmt.Errorf("no JPKI card in any reader: %w", ErrNoCard)
+	}
+	return p.cert, nil
+}
+
+func (p *fakePlugin) SignDigestInfo(ctx context.Context, ui PluginUI, di []byte) ([]byte, error) {
+	if len(di) != 51 {
+		return nil, &PluginError{Code: pluginwire.CodeBadRequest, Message: "not a SHA-256 DigestInfo"}
+	}
+	switch p.mode {
+	case "blocked":
+		return nil, &PluginError{Code: pluginwire.CodePINBlocked, Message: "the PIN is blocked"}
+	case "unknown-interactive":
+		// Send an interactive request of a later revision; the client
+		// must answer unsupported and carry on.
+		s := ui.(*server)
+		if _, err := s.ask(&pluginwire.Msg{Type: "show-qr-code", Text: "x"}, "qr-shown"); !errors.Is(err, ErrUnsupported) {
+			return nil, fmt.Errorf("unknown interactive request: got %v, want unsupported", err)
+		}
+	case "message":
+		if err := ui.Message("\x1b[31mhold\x1b[0m the card\non the reader"); err != nil {
+			return nil, err
+		}
+		ok, err := ui.Confirm("sign?", "sign", "stop")
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, &PluginError{Code: pluginwire.CodeCancelled, Message: "not confirmed"}
+		}
+	}
+	pin, err := ui.AskPIN("PIN for the test key")
+	if err != nil {
+		return nil, err
+	}
+	defer clear(pin)
+	if p.mode == "wrongpin" || string(pin) != testPIN {
+		return nil, &PluginError{Code: pluginwire.CodeWrongPIN, TriesLeft: 2}
+	}
+	return rsa.SignPKCS1v15(nil, p.key, 0, di)
+}
+
+// scriptUI answers from fields and records what it was asked.
+type scriptUI struct {
+	mu       sync.Mutex
+	pin      string
+	pinErr   error
+	confirm  bool
+	asked    []string
+	messages []string
+	given    [][]byte
+}
+
+func (u *scriptUI) AskPIN(prompt string) ([]byte, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.asked = append(u.asked, prompt)
+	if u.pinErr != nil {
+		return nil, u.pinErr
+	}
+	b := []byte(u.pin)
+	u.given = append(u.given, b)
+	return b, nil
+}
+
+func (u *scriptUI) Confirm(prompt, yes, no string) (bool, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.asked = append(u.asked, prompt+" "+yes+"/"+no)
+	return u.confirm, nil
+}
+
+func (u *scriptUI) Message(text string) error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.messages = append(u.messages, text)
+	return nil
+}
+
+type testKey struct {
+	key  *rsa.PrivateKey
+	cert []byte
+	path string
+}
+
+var (
+	keyOnce sync.Once
+	theKey  testKey
+)
+
+// installPlugin puts idledger-signer-test on a fresh PATH and returns the
+// key the plugin signs with.
+func installPlugin(t *testing.T, mode string) testKey {
+	t.Helper()
+	keyOnce.Do(func() {
+		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			panic(err)
+		}
+		tmpl := &x509.Certificate{
+			SerialNumber: big.NewInt(7),
+			Subject:      pkix.Name{Country: []string{"JP"}, CommonName: "holder1"},
+			NotBefore:    time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC),
+			NotAfter:     time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC),
+		}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+		if err != nil {
+			panic(err)
+		}
+		theKey = testKey{key: k, cert: der}
+	})
+	dir := t.TempDir()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(exe, filepath.Join(dir, PluginPrefix+"test")); err != nil {
+		t.Fatal(err)
+	}
+	k := theKey
+	k.path = filepath.Join(dir, "key.pem")
+	var buf bytes.Buffer
+	pem.Encode(&buf, &pem.Block{Type: "CERTIFICATE", Bytes: k.cert})
+	pem.Encode(&buf, &pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k.key)})
+	if err := os.WriteFile(k.path, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir)
+	t.Setenv("IDLEDGER_TEST_PLUGIN_MODE", mode)
+	t.Setenv("IDLEDGER_TEST_PLUGIN_KEY", k.path)
+	t.Setenv("IDLEDGER_SIGNER_DEBUG", "")
+	return k
+}
+
+var sha256Prefix = []byte{0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20}
+
+func digestInfo(msg string) ([]byte, []byte) {
+	h := sha256.Sum256([]byte(msg))
+	return append(bytes.Clone(sha256Prefix), h[:]...), h[:]
+}
+
+func openTest(t *testing.T, ui PluginUI, opts PluginOptions) *PluginSigner {
+	t.Helper()
+	opts.UI = ui
+	if opts.Stderr == nil {
+		opts.Stderr = io.Discard
+	}
+	p, err := OpenPlugin("test", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+func TestPluginNames(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	for _, name := range []string{"", "a/b", "../gpse", `a\b`, "-x", "a b", "ｇｐｓｅ"} {
+		if _, err := OpenPlugin(name, PluginOptions{}); err == nil || strings.Contains(err.Error(), "not found") {
+			t.Errorf("OpenPlugin(%q) = %v, want a refusal", name, err)
+		}
+	}
+	_, err := OpenPlugin("nope", PluginOptions{})
+	if err == nil || err.Error() != "signer: plugin idledger-signer-nope not found on PATH" {
+		t.Fatalf("missing plugin: %v", err)
+	}
+}
+
+func TestPluginCertificateAndSign(t *testing.T) {
+	k := installPlugin(t, "ok")
+	ui := &scriptUI{pin: testPIN}
+	p := openTest(t, ui, PluginOptions{})
+	ctx := context.Background()
+	cert, err := p.Certificate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(cert, k.cert) {
+		t.Fatal("certificate differs")
+	}
+	for i := range 2 { // the plugin process is kept between requests
+		di, h := digestInfo(fmt.Sprintf("message %d", i))
+		sig, err := p.SignDigestInfo(ctx, di)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := rsa.VerifyPKCS1v15(&k.key.PublicKey, crypto.SHA256, h, sig); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(ui.asked) != 2 {
+		t.Fatalf("asked %d times, want 2", len(ui.asked))
+	}
+	for _, b := range ui.given {
+		if !bytes.Equal(b, make([]byte, len(b))) {
+			t.Fatal("the client did not wipe the PIN")
+		}
+	}
+	// Close, then use again: a new process.
+	p.Close()
+	if _, err := p.Certificate(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestPluginErrors(t *testing.T) {
+	di, _ := digestInfo("x")
+	for _, tc := range []struct {
+		mode    string
+		ui      *scriptUI
+		di      []byte
+		opts    PluginOptions
+		want    error
+		text    string
+		prompts int
+	}{
+		{mode: "wrongpin", ui: &scriptUI{pin: "9999"}, di: di, want: ErrWrongPIN, text: "signer: plugin test: wrong PIN, 2 tries left", prompts: 1},
+		{mode: "blocked", ui: &scriptUI{pin: testPIN}, di: di, want: ErrPINBlocked, text: "PIN is blocked", prompts: 0},
+		{mode: "ok", ui: &scriptUI{pinErr: errors.New("user pressed ^C")}, di: di, want: ErrCancelled, text: "user pressed ^C", prompts: 1},
+		{mode: "ok", ui: &scriptUI{pin: testPIN}, di: []byte{1, 2, 3}, want: ErrBadRequest, text: "not a SHA-256 DigestInfo"},
+		{mode: "nocard", ui: &scriptUI{}, want: ErrNoCard, text: "no JPKI card"},
+		{mode: "garbage", ui: &scriptUI{}, di: di, want: ErrPluginProtocol, text: "malformed"},
+		{mode: "huge", ui: &scriptUI{}, di: di, want: ErrPluginProtocol, text: "larger than 64 KiB"},
+		{mode: "exit", ui: &scriptUI{}, di: di, want: ErrPluginProtocol, text: "plugin exited"},
+		{mode: "hang", ui: &scriptUI{}, di: di, opts: PluginOptions{Timeout: 300 * time.Millisecond}, want: ErrPluginProtocol, text: "no answer within 300ms"},
+		{mode: "oldversion", ui: &scriptUI{}, di: di, text: "speaks none of the protocol versions [1]: plugin speaks protocol version 2"},
+		{mode: "message", ui: &scriptUI{pin: testPIN, confirm: false}, di: di, want: ErrCancelled, text: "not confirmed"},
+	} {
+		t.Run(tc.mode+"/"+tc.text, func(t *testing.T) {
+			installPlugin(t, tc.mode)
+			p := openTest(t, tc.ui, tc.opts)
+			var err error
+			if tc.di == nil {
+				_, err = p.Certificate(context.Background())
+			} else {
+				_, err = p.SignDigestInfo(context.Background(), tc.di)
+			}
+			if err == nil || (tc.want != nil && !errors.Is(err, tc.want)) || !strings.Contains(err.Error(), tc.text) {
+				t.Fatalf("got %v, want %v containing %q", err, tc.want, tc.text)
+			}
+			if pins := len(tc.ui.asked); tc.mode != "message" && pins != tc.prompts {
+				t.Fatalf("asked for the PIN %d times, want %d", pins, tc.prompts)
+			}
+		})
+	}
+}
+
+func TestPluginInteractions(t *testing.T) {
+	installPlugin(t, "message")
+	ui := &scriptUI{pin: testPIN, confirm: true}
+	p := openTest(t, ui, PluginOptions{})
+	di, _ := digestInfo("x")
+	if _, err := p.SignDigestInfo(context.Background(), di); err != nil {
+		t.Fatal(err)
+	}
+	if len(ui.messages) != 1 || ui.messages[0] != "[31mhold[0m the card on the reader" {
+		t.Fatalf("messages %q: control characters must be stripped", ui.messages)
+	}
+	if len(ui.asked) != 2 || ui.asked[0] != "sign? sign/stop" {
+		t.Fatalf("asked %q", ui.asked)
+	}
+
+	installPlugin(t, "unknown-interactive")
+	p = openTest(t, &scriptUI{pin: testPIN}, PluginOptions{})
+	if _, err := p.SignDigestInfo(context.Background(), di); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestPluginNoUI(t *testing.T) {
+	installPlugin(t, "ok")
+	p := openTest(t, nil, PluginOptions{})
+	di, _ := digestInfo("x")
+	if _, err := p.SignDigestInfo(context.Background(), di); !errors.Is(err, ErrUnsupported) {
+		t.Fatalf("got %v, want unsupported", err)
+	}
+}
+
+func TestPluginDebugRedactsPIN(t *testing.T) {
+	installPlugin(t, "ok")
+	t.Setenv("IDLEDGER_SIGNER_DEBUG", "1")
+	var stderr syncBuffer
+	p := openTest(t, &scriptUI{pin: testPIN}, PluginOptions{Stderr: &stderr})
+	di, _ := digestInfo("x")
+	if _, err := p.SignDigestInfo(context.Background(), di); err != nil {
+		t.Fatal(err)
+	}
+	p.Close()
+	out := stderr.String()
+	for _, want := range []string{`> {"type":"hello","versions":[1]`, `< {"type":"ask-pin"`, `"type":"pin","id":1} (pin redacted)`, `plugin: < {"type":"pin","id":1} (pin redacted)`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("debug output lacks %s:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "MTIzNA") || strings.Contains(out, testPIN) {
+		t.Fatalf("debug output leaks the PIN:\n%s", out)
+	}
+}
+
+func TestPluginContextCancel(t *testing.T) {
+	installPlugin(t, "hang")
+	p := openTest(t, &scriptUI{}, PluginOptions{})
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if _, err := p.Certificate(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("got %v", err)
+	}
+}
+
+// TestServePlugin drives the plugin side in-process.
+func TestServePlugin(t *testing.T) {
+	k := installPlugin(t, "ok")
+	h := &fakePlugin{mode: "ok", key: k.key, cert: k.cert}
+	in := strings.Join([]string{
+		`{"type":"hello","versions":[3,1],"future_field":true}`,
+		`{"type":"get-ca-certificate","id":1}`,
+		`{"type":"get-certificate","id":2}`,
+		`{"type":"bye"}`,
+		`{"type":"get-certificate","id":3}`,
+	}, "\n") + "\n"
+	var out bytes.Buffer
+	if err := ServePlugin(context.Background(), h, strings.NewReader(in), &out, ServeOptions{Name: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	r := pluginwire.NewReader(&out)
+	var got []string
+	for {
+		m, err := r.ReadMsg()
+		if err != nil {
+			break
+		}
+		got = append(got, fmt.Sprintf("%s/%d/%s", m.Type, m.ID, m.Code))
+	}
+	want := []string{"hello-ok/0/", "error/1/unsupported", "certificate/2/"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+
+	// A client offering only other versions is refused.
+	out.Reset()
+	err := ServePlugin(context.Background(), h, strings.NewReader(`{"type":"hello","versions":[2]}`+"\n"), &out, ServeOptions{})
+	if !errors.Is(err, ErrUnsupported) || !strings.Contains(out.String(), `"code":"unsupported"`) {
+		t.Fatalf("got %v, %s", err, out.String())
+	}
+	// A first message other than hello is a protocol error.
+	err = ServePlugin(context.Background(), h, strings.NewReader(`{"type":"get-certificate","id":1}`+"\n"), io.Discard, ServeOptions{})
+	if !errors.Is(err, ErrPluginProtocol) {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestTerminalUIPINFile(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "pin")
+	os.WriteFile(f, []byte("1234\r\n"), 0o600)
+	ui := &TerminalUI{PINFile: f}
+	pin, err := ui.AskPIN("PIN")
+	if err != nil || string(pin) != "1234" {
+		t.Fatalf("%q %v", pin, err)
+	}
+	t.Setenv(PINEnv, "5678")
+	ui = &TerminalUI{}
+	if pin, err := ui.AskPIN("PIN"); err != nil || string(pin) != "5678" {
+		t.Fatalf("%q %v", pin, err)
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
