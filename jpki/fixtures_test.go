@@ -35,10 +35,19 @@ var (
 	fixErr  error
 )
 
-// zeroReader makes two CAs with the same name tag (and so the same subject).
-type zeroReader struct{}
+// twinReader reads four zero bytes, then crypto/rand: testca.New reads its
+// name tag first, so two CAs made with it have the same subject.
+type twinReader struct{ n int }
 
-func (zeroReader) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+func (r *twinReader) Read(p []byte) (int, error) {
+	if r.n >= 4 {
+		return rand.Read(p)
+	}
+	k := min(len(p), 4-r.n)
+	clear(p[:k])
+	r.n += k
+	return k, nil
+}
 
 func getFixture(tb testing.TB) *fixture {
 	tb.Helper()
@@ -66,7 +75,7 @@ func buildFixture() error {
 	f := &fix
 	caNow := now.AddDate(-3, 0, 0)
 	var err error
-	if f.authCA, err = testca.New(testca.InitOptions{Now: caNow, Key: keys[0], Rand: zeroReader{}}); err != nil {
+	if f.authCA, err = testca.New(testca.InitOptions{Now: caNow, Key: keys[0], Rand: &twinReader{}}); err != nil {
 		return err
 	}
 	if f.signCA, err = testca.New(testca.InitOptions{Now: caNow, Key: keys[1], Kind: jpki.KindSign}); err != nil {
@@ -75,7 +84,7 @@ func buildFixture() error {
 	if f.otherCA, err = testca.New(testca.InitOptions{Now: caNow, Key: keys[2]}); err != nil {
 		return err
 	}
-	if f.twinCA, err = testca.New(testca.InitOptions{Now: caNow, Key: keys[3], Rand: zeroReader{}}); err != nil {
+	if f.twinCA, err = testca.New(testca.InitOptions{Now: caNow, Key: keys[3], Rand: &twinReader{}}); err != nil {
 		return err
 	}
 	if !bytes.Equal(f.authCA.Cert.RawSubject, f.twinCA.Cert.RawSubject) {

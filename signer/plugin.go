@@ -152,7 +152,6 @@ type PluginSigner struct {
 	frames  chan frameResult
 	waitErr chan error
 	nextID  uint64
-	broken  error
 	cert    []byte
 }
 
@@ -203,6 +202,16 @@ func OpenPlugin(name string, opts PluginOptions) (*PluginSigner, error) {
 		opts.Stderr = os.Stderr
 	}
 	return &PluginSigner{name: name, path: path, opts: opts}, nil
+}
+
+// openPluginSigner is OpenPlugin for signer.Open: the terminal UI, and a
+// nil Signer (not a nil *PluginSigner) on error.
+func openPluginSigner(name string) (Signer, error) {
+	p, err := OpenPlugin(name, PluginOptions{UI: &TerminalUI{}})
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // Name returns the plugin's name (gpse for idledger-signer-gpse).
@@ -268,9 +277,9 @@ func (p *PluginSigner) start(ctx context.Context) error {
 	}
 }
 
-// fail stops the plugin and remembers err for later requests.
+// fail stops the plugin after a protocol error, a timeout or a cancelled
+// context, and returns err. The next request starts a new plugin.
 func (p *PluginSigner) fail(err error) error {
-	p.broken = err
 	p.stop(0)
 	return err
 }
@@ -374,7 +383,6 @@ func (p *PluginSigner) Close() error {
 		p.send(&pluginwire.Msg{Type: pluginwire.TypeBye})
 		p.stop(5 * time.Second)
 	}
-	p.broken = nil
 	return nil
 }
 
@@ -382,9 +390,6 @@ func (p *PluginSigner) Close() error {
 // interactive requests until a reply of type want or an error arrives.
 // Called with p.mu held.
 func (p *PluginSigner) request(ctx context.Context, req *pluginwire.Msg, want string) (*pluginwire.Msg, error) {
-	if p.broken != nil {
-		return nil, p.broken
-	}
 	if p.cmd == nil {
 		if err := p.start(ctx); err != nil {
 			return nil, err

@@ -407,6 +407,11 @@ func TestPluginContextCancel(t *testing.T) {
 	if _, err := p.Certificate(ctx); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("got %v", err)
 	}
+	// The hung plugin was killed; the next request starts a fresh one.
+	t.Setenv("IDLEDGER_TEST_PLUGIN_MODE", "ok")
+	if _, err := p.Certificate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestServePlugin drives the plugin side in-process.
@@ -481,4 +486,12 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+func TestOpenPluginSignerNilOnError(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	s, err := openPluginSigner("gpse")
+	if err == nil || s != nil {
+		t.Fatalf("got %#v, %v: want a nil Signer and an error", s, err)
+	}
 }

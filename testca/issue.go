@@ -112,14 +112,16 @@ func (ca *CA) Issue(opts IssueOptions) (*Holder, error) {
 	if ca.index.serials == nil {
 		ca.index = newIndex(ca.kind)
 	}
-	for {
+	for try := 0; tmpl.SerialNumber == nil; try++ {
+		if try == 16 {
+			return nil, fmt.Errorf("testca: the random source keeps repeating issued serial numbers")
+		}
 		serial, err := randomSerial(ca.randReader())
 		if err != nil {
 			return nil, err
 		}
 		if !ca.index.serials[serial.Text(16)] {
 			tmpl.SerialNumber = serial
-			break
 		}
 	}
 	der, err := x509.CreateCertificate(ca.randReader(), tmpl, ca.Cert, &key.PublicKey, ca.Key)

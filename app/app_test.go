@@ -1,0 +1,253 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	ics23 "github.com/cosmos/ics23/go"
+	"github.com/cosmos/iavl"
+	iavldb "github.com/cosmos/iavl/db"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/idledger/idledger/app"
+	"github.com/idledger/idledger/chain"
+	"github.com/idledger/idledger/chain/chainpb"
+	"github.com/idledger/idledger/internal/fixture"
+)
+
+var ctx = context.Background()
+
+func world(t testing.TB) *fixture.World {
+	t.Helper()
+	w, err := fixture.Get()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func openApp(t testing.TB, dir string) *app.App {
+	t.Helper()
+	a, err := app.New(app.Options{DBDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func initChain(t testing.TB, a *app.App, w *fixture.World) {
+	t.Helper()
+	st, err := json.Marshal(w.AppState)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.InitChain(ctx, &abci.RequestInitChain{ChainId: fixture.ChainID, AppStateBytes: st, InitialHeight: 1, Time: fixture.Now}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// block finalizes and commits one block and returns its results and app hash.
+func block(t testing.TB, a *app.App, height int64, txs ...[]byte) *abci.ResponseFinalizeBlock {
+	t.Helper()
+	res, err := a.FinalizeBlock(ctx, &abci.RequestFinalizeBlock{Height: height, Time: fixture.Now.Add(time.Duration(height) * time.Second), Txs: txs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Commit(ctx, &abci.RequestCommit{}); err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func attestTxs(t testing.TB, w *fixture.World, holders ...string) [][]byte {
+	t.Helper()
+	var txs [][]byte
+	for i, h := range holders {
+		raw, err := w.AttestTx(fixture.Attest{Holder: h, Sequence: uint64(i), ClaimType: "kyc"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		txs = append(txs, raw)
+	}
+	return txs
+}
+
+// TestRestartKeepsState: a node that stops and starts again resumes at its
+// last height with the same app hash and every committed attestation.
+func TestRestartKeepsState(t *testing.T) {
+	w := world(t)
+	dir := t.TempDir()
+	a := openApp(t, dir)
+	initChain(t, a, w)
+	res := block(t, a, 1, attestTxs(t, w, fixture.Alice, fixture.Bob)...)
+	for i, r := range res.TxResults {
+		if r.Code != 0 {
+			t.Fatalf("tx %d refused: %d %s", i, r.Code, r.Log)
+		}
+	}
+	block(t, a, 2)
+	info, _ := a.Info(ctx, &abci.RequestInfo{})
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	b := openApp(t, dir)
+	defer b.Close()
+	again, _ := b.Info(ctx, &abci.RequestInfo{})
+	if again.LastBlockHeight != 2 || !bytes.Equal(again.LastBlockAppHash, info.LastBlockAppHash) {
+		t.Fatalf("after restart: height %d hash %X, want 2 %X", again.LastBlockHeight, again.LastBlockAppHash, info.LastBlockAppHash)
+	}
+	q, _ := b.Query(ctx, &abci.RequestQuery{Path: app.PathKey, Data: chain.ClaimKey(w.Subject(fixture.Bob), "kyc")})
+	cs := new(chainpb.ClaimStatus)
+	if err := proto.Unmarshal(q.Value, cs); err != nil || chain.StatusOf(cs, fixture.Now.Unix()).State != chain.StateValid {
+		t.Fatalf("bob's status after restart: %v %v", cs, err)
+	}
+	// The sequence continued: the next transaction needs sequence 2.
+	raw, _ := w.AttestTx(fixture.Attest{Holder: fixture.Alice, Sequence: 2, ClaimType: "fare"})
+	if r, _ := b.CheckTx(ctx, &abci.RequestCheckTx{Tx: raw}); r.Code != 0 {
+		t.Fatalf("CheckTx after restart: %d %s", r.Code, r.Log)
+	}
+}
+
+// TestSameBlocksSameHash: two nodes fed the same blocks agree on every app
+// hash, whether or not CheckTx saw the transactions first (the cache changes
+// no outcome).
+func TestSameBlocksSameHash(t *testing.T) {
+	w := world(t)
+	a, b := openApp(t, t.TempDir()), openApp(t, t.TempDir())
+	defer a.Close()
+	defer b.Close()
+	initChain(t, a, w)
+	initChain(t, b, w)
+	txs := attestTxs(t, w, fixture.Alice, fixture.Bob, fixture.Expired)
+	for _, tx := range txs {
+		a.CheckTx(ctx, &abci.RequestCheckTx{Tx: tx})
+	}
+	ra, rb := block(t, a, 1, txs...), block(t, b, 1, txs...)
+	if !bytes.Equal(ra.AppHash, rb.AppHash) {
+		t.Fatalf("app hashes differ: %X vs %X", ra.AppHash, rb.AppHash)
+	}
+	if ra.TxResults[2].Code != uint32(chain.CodeCertExpired) || rb.TxResults[2].Code != uint32(chain.CodeCertExpired) {
+		t.Fatalf("expired holder: codes %d/%d", ra.TxResults[2].Code, rb.TxResults[2].Code)
+	}
+}
+
+// TestCheckTxSequences: the mempool admits a member's consecutive
+// transactions and refuses a replay before any block.
+func TestCheckTxSequences(t *testing.T) {
+	w := world(t)
+	a := openApp(t, t.TempDir())
+	defer a.Close()
+	initChain(t, a, w)
+	block(t, a, 1)
+	txs := attestTxs(t, w, fixture.Alice, fixture.Bob)
+	for i, tx := range txs {
+		if r, _ := a.CheckTx(ctx, &abci.RequestCheckTx{Tx: tx}); r.Code != 0 {
+			t.Fatalf("tx %d: %d %s", i, r.Code, r.Log)
+		}
+	}
+	if r, _ := a.CheckTx(ctx, &abci.RequestCheckTx{Tx: txs[0]}); r.Code != uint32(chain.CodeBadSequence) {
+		t.Fatalf("replay in mempool: code %d, want %d", r.Code, chain.CodeBadSequence)
+	}
+	if r, _ := a.CheckTx(ctx, &abci.RequestCheckTx{Tx: []byte("junk")}); r.Code != uint32(chain.CodeMalformedTx) || r.Log == "" {
+		t.Fatalf("junk: %d %q", r.Code, r.Log)
+	}
+}
+
+// TestProofs: a status answer proves against the app hash, both when the
+// claim exists and when it does not.
+func TestProofs(t *testing.T) {
+	w := world(t)
+	a := openApp(t, t.TempDir())
+	defer a.Close()
+	initChain(t, a, w)
+	block(t, a, 1, attestTxs(t, w, fixture.Alice)...)
+	info, _ := a.Info(ctx, &abci.RequestInfo{})
+	root := info.LastBlockAppHash
+	for _, tc := range []struct {
+		holder string
+		exists bool
+	}{{fixture.Alice, true}, {fixture.Bob, false}} {
+		key := chain.ClaimKey(w.Subject(tc.holder), "kyc")
+		q, _ := a.Query(ctx, &abci.RequestQuery{Path: app.PathKey, Data: key, Prove: true})
+		if q.Code != 0 || q.ProofOps == nil || len(q.ProofOps.Ops) != 1 || q.ProofOps.Ops[0].Type != app.ProofOpIAVL {
+			t.Fatalf("%s: query %+v", tc.holder, q)
+		}
+		var p ics23.CommitmentProof
+		if err := p.Unmarshal(q.ProofOps.Ops[0].Data); err != nil {
+			t.Fatal(err)
+		}
+		if tc.exists {
+			if !ics23.VerifyMembership(ics23.IavlSpec, root, &p, key, q.Value) {
+				t.Fatalf("%s: membership proof does not verify", tc.holder)
+			}
+			if ics23.VerifyMembership(ics23.IavlSpec, root, &p, key, append(bytes.Clone(q.Value), 0)) {
+				t.Fatal("a proof verifies a value that was changed")
+			}
+		} else if len(q.Value) != 0 || !ics23.VerifyNonMembership(ics23.IavlSpec, root, &p, key) {
+			t.Fatalf("%s: non-membership proof does not verify", tc.holder)
+		}
+	}
+}
+
+// TestNoCertificateInState walks every key and value of the IAVL tree after
+// attestations and proves that no certificate, serial number or name is
+// stored: state holds identity commitments only.
+func TestNoCertificateInState(t *testing.T) {
+	w := world(t)
+	dir := t.TempDir()
+	a := openApp(t, dir)
+	initChain(t, a, w)
+	block(t, a, 1, attestTxs(t, w, fixture.Alice, fixture.Bob)...)
+	a.Close()
+
+	db, err := iavldb.NewGoLevelDB("state", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	tree := iavl.NewMutableTree(db, 0, false, iavl.NewNopLogger())
+	if _, err := tree.Load(); err != nil {
+		t.Fatal(err)
+	}
+	var forbidden [][]byte
+	for _, name := range []string{fixture.Alice, fixture.Bob} {
+		h := w.Holders[name]
+		forbidden = append(forbidden, h.CertDER, h.Cert.SerialNumber.Bytes(), h.Cert.RawSubject, h.Cert.RawSubjectPublicKeyInfo, []byte(h.Cert.Subject.CommonName))
+		// Any 32-byte window of the certificate (signature, key, ...), but
+		// for the parts it shares with the CA certificate (the issuer's name),
+		// which is a trust anchor in state by design.
+		for i := 0; i+32 <= len(h.CertDER); i += 16 {
+			win := h.CertDER[i : i+32]
+			if !bytes.Contains(w.AuthCA.CertDER, win) && !bytes.Contains(w.SignCA.CertDER, win) {
+				forbidden = append(forbidden, win)
+			}
+		}
+	}
+	n := 0
+	_, err = tree.Iterate(func(k, v []byte) bool {
+		n++
+		for _, f := range forbidden {
+			if bytes.Contains(k, f) || bytes.Contains(v, f) {
+				t.Errorf("key %x holds certificate material %x", k, f[:min(len(f), 8)])
+				return true
+			}
+		}
+		return false
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 {
+		t.Fatal("state is empty")
+	}
+	// The commitment is there instead.
+	s := w.Subject(fixture.Alice)
+	if v, _ := tree.Get(chain.ClaimKey(s, "kyc")); v == nil {
+		t.Fatal("alice's claim is not stored under her commitment")
+	}
+}

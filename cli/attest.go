@@ -1,0 +1,162 @@
+package cli
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/idledger/idledger/client"
+	"github.com/idledger/idledger/signer"
+)
+
+type attestResult struct {
+	ID        string    `json:"id"`
+	Height    int64     `json:"height"`
+	TxHash    string    `json:"tx_hash"`
+	Subject   string    `json:"subject"`
+	ClaimType string    `json:"claim_type"`
+	NotAfter  time.Time `json:"not_after"`
+	Attester  string    `json:"attester"`
+	Sequence  uint64    `json:"sequence"`
+}
+
+func newAttestCommand() *cobra.Command {
+	var (
+		nodeURL, signerSpec, memberKeyFile, memberID string
+		claimType, claimFile, claimHash, notAfter    string
+		chainID                                      string
+		timeout                                      time.Duration
+		output                                       *output
+	)
+	cmd := &cobra.Command{
+		Use:   "attest --signer SPEC --member-key FILE --claim-type T (--claim-file F | --claim-hash HEX) [flags]",
+		Short: "Attest a claim about a card holder",
+		Long: `Attest records that the holder of a JPKI user-authentication certificate has
+a claim. The holder signs with the card key (--signer) and the attesting
+member with its member key (--member-key); the chain checks both signatures,
+the certificate chain to a trust anchor, and the attester's role and
+sequence number. It prints the attestation ID and the block height once the
+transaction is committed.
+
+The claim itself stays off the ledger: only its SHA-256 is recorded, from
+--claim-file (hashed) or --claim-hash (64 hex digits).
+
+Signers:
+
+  soft:KEYFILE,CERTFILE   a PEM key and certificate (test holders: idledger ca issue)
+  plugin:NAME             the plugin idledger-signer-NAME (cards, phones)
+
+The attestation lapses at --not-after (RFC 3339), by default 30 days from
+now or the certificate's expiry if sooner. A refusal prints the chain's
+reason and code, for example:
+
+  idledger: attest: jpki: certificate expired at 2026-01-01T00:00:00Z (code 22)
+
+Example:
+
+  idledger attest --signer soft:ca/holders/holder1.key,ca/holders/holder1.crt \
+      --member-key node/config/member_key.pem --claim-type kyc --claim-file claim.txt`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := output.check(); err != nil {
+				return err
+			}
+			if err := requireFlags(cmd, "signer", "member-key", "claim-type"); err != nil {
+				return err
+			}
+			hash, err := claimHashFrom(cmd, claimFile, claimHash)
+			if err != nil {
+				return err
+			}
+			var na time.Time
+			if notAfter != "" {
+				if na, err = time.Parse(time.RFC3339, notAfter); err != nil {
+					return usagef("--not-after %q: want an RFC 3339 time such as 2026-12-31T23:59:59+09:00", notAfter)
+				}
+			}
+			key, err := client.ReadMemberKey(memberKeyFile)
+			if err != nil {
+				return err
+			}
+			s, err := signer.Open(signerSpec)
+			if err != nil {
+				return err
+			}
+			if c, ok := s.(io.Closer); ok {
+				defer c.Close()
+			}
+			c, err := client.New(nodeURL)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+			defer cancel()
+			r, err := c.Attest(ctx, client.AttestRequest{
+				Signer: s, MemberID: memberID, MemberKey: key,
+				ClaimType: claimType, ClaimHash: hash, NotAfter: na, ChainID: chainID,
+			})
+			if err != nil {
+				return err
+			}
+			res := attestResult{
+				ID:        hex.EncodeToString(r.ID),
+				Height:    r.Height,
+				TxHash:    fmt.Sprintf("%X", r.TxHash),
+				Subject:   hex.EncodeToString(r.Subject),
+				ClaimType: r.ClaimType,
+				NotAfter:  r.NotAfter,
+				Attester:  r.Attester,
+				Sequence:  r.Sequence,
+			}
+			return output.print(cmd.OutOrStdout(), res, func(w io.Writer) {
+				fmt.Fprintf(w, "attestation %s committed at height %d\n", res.ID, res.Height)
+				fmt.Fprintf(w, "  subject:    %s\n", res.Subject)
+				fmt.Fprintf(w, "  claim type: %s\n", res.ClaimType)
+				fmt.Fprintf(w, "  attester:   %s (sequence %d)\n", res.Attester, res.Sequence)
+				fmt.Fprintf(w, "  not after:  %s\n", res.NotAfter.Format(time.RFC3339))
+				fmt.Fprintf(w, "  tx:         %s\n", res.TxHash)
+			})
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&nodeURL, "node", client.DefaultNodeURL, "node RPC URL")
+	f.StringVar(&signerSpec, "signer", "", "the holder's JPKI key: soft:KEYFILE,CERTFILE or plugin:NAME (required)")
+	f.StringVar(&memberKeyFile, "member-key", "", "the attesting member's key file, PEM (required)")
+	f.StringVar(&memberID, "member", "", "the attesting member's ID (default: the member registered with --member-key's key)")
+	f.StringVar(&claimType, "claim-type", "", "claim type, 1-64 of a-z 0-9 . _ - (required)")
+	f.StringVar(&claimFile, "claim-file", "", "file whose SHA-256 is the claim hash")
+	f.StringVar(&claimHash, "claim-hash", "", "the claim hash, 64 hex digits")
+	f.StringVar(&notAfter, "not-after", "", "when the attestation lapses, RFC 3339 (default: 30 days, at most the certificate's expiry)")
+	f.StringVar(&chainID, "chain-id", "", "sign for this chain ID (default: the node's)")
+	f.DurationVar(&timeout, "timeout", time.Minute, "how long to wait for the commit")
+	output = addOutputFlag(cmd)
+	return cmd
+}
+
+func claimHashFrom(cmd *cobra.Command, file, hexHash string) ([]byte, error) {
+	switch {
+	case file != "" && hexHash != "":
+		return nil, usagef("give --claim-file or --claim-hash, not both")
+	case file != "":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, err
+		}
+		h := sha256.Sum256(b)
+		return h[:], nil
+	case hexHash != "":
+		b, err := hex.DecodeString(hexHash)
+		if err != nil || len(b) != sha256.Size {
+			return nil, usagef("--claim-hash: want 64 hex digits (a SHA-256)")
+		}
+		return b, nil
+	default:
+		return nil, usagef("give --claim-file or --claim-hash")
+	}
+}

@@ -1,0 +1,118 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/idledger/idledger/node"
+)
+
+func newInitCommand() *cobra.Command {
+	var (
+		home   string
+		opts   node.InitOptions
+		cfg    node.ConfigOptions
+		peers  string
+		output *output
+	)
+	cmd := &cobra.Command{
+		Use:   "init --chain-id ID --anchor CA.pem [flags]",
+		Short: "Make a single-validator node home",
+		Long: `Init makes a node home with CometBFT's layout:
+
+  HOME/config/config.toml              RPC and p2p on 127.0.0.1, peers filtered by the chain
+  HOME/config/genesis.json             the chain: validator, members, trust anchors, parameters
+  HOME/config/node_key.json            the node's p2p identity
+  HOME/config/priv_validator_key.json  the node's consensus key
+  HOME/config/member_key.pem           the operator member's ed25519 key (keep it secret)
+  HOME/data/                           blocks and state
+
+The genesis names one validator (this node) and one member, the operator,
+with every role (attester, governor, revoker, validator). Its trust anchors
+are the JPKI root CA certificates given with --anchor (PEM); each one's kind,
+user-authentication or digital-signature, is read from the certificate. At
+least one user-authentication CA is needed.
+
+Init refuses a home that already holds a node.
+
+Examples:
+
+  # a local test chain trusting a test CA (see: idledger ca init)
+  idledger init --home node --chain-id demo --anchor ca/ca.crt
+
+  # production-like: the J-LIS user-authentication root, your member ID
+  idledger init --home /var/lib/idledger --chain-id jp-attest-1 \
+      --anchor jpki-auth-ca-2023.pem --member acme-bank --member-name "ACME Bank"`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := output.check(); err != nil {
+				return err
+			}
+			if err := requireFlags(cmd, "chain-id", "anchor"); err != nil {
+				return err
+			}
+			if peers != "" {
+				cfg.PersistentPeers = strings.Split(peers, ",")
+			}
+			opts.Home, opts.Config = home, cfg
+			res, err := node.Init(opts)
+			if err != nil {
+				return err
+			}
+			return output.print(cmd.OutOrStdout(), res, func(w io.Writer) {
+				fmt.Fprintf(w, "Initialized node home %s\n", res.Home)
+				fmt.Fprintf(w, "  chain ID:       %s\n", res.ChainID)
+				fmt.Fprintf(w, "  node ID:        %s\n", res.NodeID)
+				fmt.Fprintf(w, "  member:         %s (every role)\n", res.MemberID)
+				fmt.Fprintf(w, "  member key:     %s\n", res.MemberKeyFile)
+				for _, a := range res.Anchors {
+					fmt.Fprintf(w, "  trust anchor:   %s\n", a)
+				}
+				fmt.Fprintf(w, "  RPC:            %s\n", res.RPCURL)
+				fmt.Fprintf(w, "Start it with: idledger start --home %s\n", res.Home)
+			})
+		},
+	}
+	f := cmd.Flags()
+	addHomeFlag(f, &home)
+	f.StringVar(&opts.ChainID, "chain-id", "", "chain ID (required)")
+	f.StringArrayVar(&opts.AnchorFiles, "anchor", nil, "PEM file of a JPKI root CA certificate to trust (required; repeatable)")
+	f.StringVar(&opts.MemberID, "member", node.DefaultMemberID, "the operator's member ID (a-z 0-9 -)")
+	f.StringVar(&opts.MemberName, "member-name", "", "the operator's display name")
+	f.StringVar(&cfg.Moniker, "moniker", "", "node name shown to peers (default \"idledger\")")
+	f.StringVar(&cfg.RPCAddr, "rpc-addr", node.DefaultRPCAddr, "RPC listen address, host:port")
+	f.StringVar(&cfg.P2PAddr, "p2p-addr", node.DefaultP2PAddr, "p2p listen address, host:port")
+	f.StringVar(&cfg.PrometheusAddr, "prometheus-addr", "", "serve Prometheus metrics at host:port (default off)")
+	f.StringVar(&peers, "persistent-peers", "", "comma-separated NODEID@host:port peers to stay connected to")
+	f.BoolVar(&cfg.Fast, "fast", false, "short consensus timeouts (a block every ~250ms) for tests and local testnets")
+	f.StringVar(&cfg.LogLevel, "log-level", "", "CometBFT log level, e.g. info or \"consensus:info,*:error\" (default info)")
+	f.StringVar(&cfg.LogFormat, "log-format", "", "log format: plain or json (default plain)")
+	output = addOutputFlag(cmd)
+	return cmd
+}
+
+func newStartCommand() *cobra.Command {
+	var home string
+	cmd := &cobra.Command{
+		Use:   "start [--home HOME]",
+		Short: "Run a node",
+		Long: `Start runs the node of a home made by idledger init: CometBFT consensus, p2p
+and RPC with the idledger application in the same process. It logs to
+stderr (structured; config.toml's log_format json for JSON lines) and runs
+until interrupted (Ctrl-C, SIGTERM), then stops cleanly. A restarted node
+resumes where it stopped.
+
+Example:
+
+  idledger start --home node`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return node.Run(cmd.Context(), home, node.StartOptions{LogWriter: cmd.ErrOrStderr()})
+		},
+	}
+	addHomeFlag(cmd.Flags(), &home)
+	return cmd
+}

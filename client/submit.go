@@ -1,0 +1,247 @@
+package client
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+
+	"github.com/idledger/idledger/chain"
+	"github.com/idledger/idledger/chain/chainpb"
+	"github.com/idledger/idledger/jpki"
+	"github.com/idledger/idledger/signer"
+)
+
+// TxError is a transaction the chain refused: in CheckTx (Stage "check":
+// nothing was committed) or in FinalizeBlock (Stage "deliver": committed at
+// Height with a non-zero code, no state change). Code and Log are the app's
+// code and plain message (see chain.Code).
+type TxError struct {
+	Stage     string
+	Code      uint32
+	Codespace string
+	Log       string
+	Hash      []byte
+	Height    int64
+}
+
+func (e *TxError) Error() string {
+	if e.Codespace != "" && e.Codespace != "idledger" {
+		return fmt.Sprintf("%s (%s code %d)", e.Log, e.Codespace, e.Code)
+	}
+	return fmt.Sprintf("%s (code %d)", e.Log, e.Code)
+}
+
+// TxResult is a committed transaction.
+type TxResult struct {
+	Hash   []byte
+	Height int64
+	Index  uint32
+	// Code is the FinalizeBlock result: 0 when the transaction applied.
+	Code   uint32
+	Log    string
+	Events []abci.Event
+}
+
+// Err returns a *TxError for a committed transaction that failed, or nil.
+func (r *TxResult) Err() error {
+	if r.Code == abci.CodeTypeOK {
+		return nil
+	}
+	return &TxError{Stage: "deliver", Code: r.Code, Log: r.Log, Hash: r.Hash, Height: r.Height}
+}
+
+// Submit broadcasts tx (broadcast_tx_sync) and waits until it is committed.
+// A CheckTx refusal is returned as a *TxError with Stage "check"; a
+// committed transaction returns its result, whose Code may be non-zero
+// (see TxResult.Err). When ctx has no deadline Submit waits at most the
+// client's commit timeout.
+func (c *Client) Submit(ctx context.Context, tx []byte) (*TxResult, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.opts.commitTimeout)
+		defer cancel()
+	}
+	r, err := c.rpc.BroadcastTxSync(ctx, tx)
+	if err != nil {
+		return nil, c.rpcErr("broadcast", err)
+	}
+	if r.Code != abci.CodeTypeOK {
+		return nil, &TxError{Stage: "check", Code: r.Code, Codespace: r.Codespace, Log: r.Log, Hash: r.Hash}
+	}
+	hash := []byte(r.Hash)
+	for {
+		res, err := c.rpc.Tx(ctx, hash, false)
+		if err == nil {
+			return &TxResult{
+				Hash:   hash,
+				Height: res.Height,
+				Index:  res.Index,
+				Code:   res.TxResult.Code,
+				Log:    res.TxResult.Log,
+				Events: res.TxResult.Events,
+			}, nil
+		}
+		if !strings.Contains(err.Error(), "not found") {
+			return nil, c.rpcErr("tx", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("client: transaction %X was accepted but not committed in time (it may still be in the mempool, or have been dropped): %w", hash, ctx.Err())
+		case <-time.After(c.opts.pollInterval):
+		}
+	}
+}
+
+// DefaultAttestationLifetime is the lifetime of an attestation whose
+// not-after is not given: it is then clipped to the certificate's expiry.
+const DefaultAttestationLifetime = 30 * 24 * time.Hour
+
+// AttestRequest is an attestation to make.
+type AttestRequest struct {
+	// Signer is the subject's JPKI key (a software key or a card plugin).
+	Signer signer.Signer
+	// MemberID is the attester; "" means the member whose registered key is
+	// MemberKey.
+	MemberID  string
+	MemberKey ed25519.PrivateKey
+	// ClaimType names the claim (1-64 of a-z 0-9 . _ -); ClaimHash is the
+	// SHA-256 of its off-chain content.
+	ClaimType string
+	ClaimHash []byte
+	// NotAfter is when the attestation lapses; zero means now +
+	// DefaultAttestationLifetime, clipped to the certificate's expiry.
+	NotAfter time.Time
+	// ChainID to sign for; "" means the node's.
+	ChainID string
+}
+
+// AttestResult is a committed attestation.
+type AttestResult struct {
+	ID        []byte
+	Height    int64
+	TxHash    []byte
+	Subject   []byte // the certificate's identity commitment
+	ClaimType string
+	NotAfter  time.Time
+	Attester  string
+	Sequence  uint64
+}
+
+// Attest builds an Attest transaction, has the subject sign it with its
+// JPKI key and the attester with its member key, submits it and waits for
+// its commit. Refusals are *TxError.
+func (c *Client) Attest(ctx context.Context, req AttestRequest) (*AttestResult, error) {
+	if req.Signer == nil {
+		return nil, errors.New("client: attest: no subject signer")
+	}
+	if len(req.MemberKey) != ed25519.PrivateKeySize {
+		return nil, errors.New("client: attest: no member key")
+	}
+	if len(req.ClaimHash) != sha256.Size {
+		return nil, fmt.Errorf("client: attest: the claim hash is %d bytes, want %d (SHA-256)", len(req.ClaimHash), sha256.Size)
+	}
+	chainID := req.ChainID
+	if chainID == "" {
+		var err error
+		if chainID, err = c.ChainID(ctx); err != nil {
+			return nil, err
+		}
+	}
+	pub := req.MemberKey.Public().(ed25519.PublicKey)
+	var mem *chainpb.Member
+	var err error
+	if req.MemberID == "" {
+		mem, err = c.MemberByKey(ctx, pub)
+	} else {
+		mem, err = c.Member(ctx, req.MemberID)
+		if err == nil && !pub.Equal(ed25519.PublicKey(mem.PubKey)) {
+			err = fmt.Errorf("client: the member key is not member %q's registered key", mem.Id)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+
+	certDER, err := req.Signer.Certificate(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("client: subject certificate: %w", err)
+	}
+	cert, err := x509.ParseCertificate(certDER)
+	if err != nil {
+		return nil, fmt.Errorf("client: subject certificate: %w", err)
+	}
+	notAfter := req.NotAfter
+	if notAfter.IsZero() {
+		notAfter = c.opts.now().Add(DefaultAttestationLifetime)
+		if cert.NotAfter.Before(notAfter) {
+			notAfter = cert.NotAfter
+		}
+	}
+	body, err := chain.EncodeBody(&chainpb.TxBody{
+		ChainId:  chainID,
+		Signer:   mem.Id,
+		Sequence: mem.Sequence,
+		Msg: &chainpb.TxBody_Attest{Attest: &chainpb.Attest{
+			AuthCertificate: certDER,
+			ClaimType:       req.ClaimType,
+			ClaimHash:       req.ClaimHash,
+			NotAfter:        notAfter.Unix(),
+		}},
+	})
+	if err != nil {
+		return nil, err
+	}
+	sig, err := signer.Sign(ctx, req.Signer, chain.SignBytes(body))
+	if err != nil {
+		return nil, fmt.Errorf("client: subject signature: %w", err)
+	}
+	tx, err := chain.EncodeTx(body, req.MemberKey, sig)
+	if err != nil {
+		return nil, err
+	}
+	res, err := c.Submit(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	if err := res.Err(); err != nil {
+		return nil, err
+	}
+	idHex := eventAttr(res.Events, "attest", "id")
+	id, err := hex.DecodeString(idHex)
+	if err != nil || len(id) != chain.AttestationIDLen {
+		return nil, fmt.Errorf("client: transaction %X committed at height %d without an attestation ID in its events", res.Hash, res.Height)
+	}
+	subject := jpki.Commitment(cert.RawIssuer, cert.SerialNumber)
+	return &AttestResult{
+		ID:        id,
+		Height:    res.Height,
+		TxHash:    res.Hash,
+		Subject:   subject[:],
+		ClaimType: req.ClaimType,
+		NotAfter:  time.Unix(notAfter.Unix(), 0).UTC(),
+		Attester:  mem.Id,
+		Sequence:  mem.Sequence,
+	}, nil
+}
+
+func eventAttr(evs []abci.Event, typ, key string) string {
+	for _, e := range evs {
+		if e.Type != typ {
+			continue
+		}
+		for _, a := range e.Attributes {
+			if a.Key == key {
+				return a.Value
+			}
+		}
+	}
+	return ""
+}

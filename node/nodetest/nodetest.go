@@ -1,0 +1,155 @@
+// Package nodetest starts real idledger nodes for tests: a temporary home
+// with a test JPKI CA as its trust anchor, free loopback ports and fast
+// consensus timeouts. Each node's log goes to a file in its temporary
+// directory and is printed when the test fails.
+package nodetest
+
+import (
+	"bufio"
+	"context"
+	"crypto/ed25519"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
+
+	"github.com/idledger/idledger/client"
+	"github.com/idledger/idledger/node"
+	"github.com/idledger/idledger/testca"
+)
+
+// Env is one test node's home and, once started, the running node.
+type Env struct {
+	Dir     string // the test's temporary directory
+	Home    string
+	CADir   string
+	CA      *testca.CA
+	ChainID string
+	Init    *node.InitResult
+	// MemberKey is the operator member's key.
+	MemberKey ed25519.PrivateKey
+	LogFile   string
+
+	Node *node.Node
+	URL  string
+}
+
+// FreeAddr returns a loopback host:port that was free a moment ago.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// New makes a test CA in a temporary directory and a fast single-validator
+// home trusting it, on free ports. It does not start the node.
+func New(t testing.TB, chainID string) *Env {
+	t.Helper()
+	dir := t.TempDir()
+	e := &Env{Dir: dir, Home: filepath.Join(dir, "home"), CADir: filepath.Join(dir, "ca"), ChainID: chainID, LogFile: filepath.Join(dir, "node.log")}
+	ca, err := testca.Init(e.CADir, testca.InitOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.CA = ca
+	res, err := node.Init(node.InitOptions{
+		Home:        e.Home,
+		ChainID:     chainID,
+		AnchorFiles: []string{filepath.Join(e.CADir, testca.CertFile)},
+		Config:      node.ConfigOptions{RPCAddr: FreeAddr(t), P2PAddr: FreeAddr(t), Fast: true},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Init = res
+	if e.MemberKey, err = client.ReadMemberKey(res.MemberKeyFile); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// Start starts the node and waits until it has committed a block. The node
+// is stopped when the test ends.
+func (e *Env) Start(t testing.TB) {
+	t.Helper()
+	f, err := os.OpenFile(e.LogFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := node.Start(e.Home, node.StartOptions{LogWriter: f})
+	if err != nil {
+		f.Close()
+		e.dumpLog(t)
+		t.Fatal(err)
+	}
+	e.Node, e.URL = n, n.RPCURL()
+	t.Cleanup(func() {
+		e.Stop(t)
+		f.Close()
+		if t.Failed() {
+			e.dumpLog(t)
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	WaitHeight(ctx, t, e.URL, 1)
+}
+
+// Stop stops the node if it runs.
+func (e *Env) Stop(t testing.TB) {
+	t.Helper()
+	if e.Node == nil {
+		return
+	}
+	if err := e.Node.Stop(); err != nil {
+		t.Errorf("stopping the node: %v", err)
+	}
+	e.Node = nil
+}
+
+// WaitHeight waits until the node at url has committed block h.
+func WaitHeight(ctx context.Context, t testing.TB, url string, h int64) {
+	t.Helper()
+	c, err := rpchttp.New(url, "/websocket")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		st, err := c.Status(ctx)
+		if err == nil && st.SyncInfo.LatestBlockHeight >= h {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("node %s did not reach height %d: %v (last error %v)", url, h, ctx.Err(), err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func (e *Env) dumpLog(t testing.TB) {
+	t.Helper()
+	f, err := os.Open(e.LogFile)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	var lines []string
+	s := bufio.NewScanner(f)
+	s.Buffer(make([]byte, 1<<20), 1<<20)
+	for s.Scan() {
+		lines = append(lines, s.Text())
+	}
+	if len(lines) > 60 {
+		lines = lines[len(lines)-60:]
+	}
+	t.Logf("last lines of %s:\n%s", e.LogFile, strings.Join(lines, "\n"))
+}

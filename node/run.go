@@ -1,0 +1,292 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+
+	dbm "github.com/cometbft/cometbft-db"
+	abci "github.com/cometbft/cometbft/abci/types"
+	cmtcfg "github.com/cometbft/cometbft/config"
+	cmtflags "github.com/cometbft/cometbft/libs/cli/flags"
+	cmtjson "github.com/cometbft/cometbft/libs/json"
+	"github.com/cometbft/cometbft/libs/log"
+	nm "github.com/cometbft/cometbft/node"
+	"github.com/cometbft/cometbft/p2p"
+	"github.com/cometbft/cometbft/privval"
+	"github.com/cometbft/cometbft/proxy"
+	cmttypes "github.com/cometbft/cometbft/types"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/idledger/idledger/app"
+	"github.com/idledger/idledger/genesis"
+)
+
+// StartOptions adjust how Start runs a home.
+type StartOptions struct {
+	// LogWriter receives the node's logs, formatted and filtered as the
+	// config's log_format and log_level say. Default os.Stderr.
+	LogWriter io.Writer
+	// Logger, if set, is used as is instead.
+	Logger log.Logger
+}
+
+// Node is a running idledger node: CometBFT with the app in-process.
+type Node struct {
+	cfg    *cmtcfg.Config
+	cmt    *nm.Node
+	app    *guardedApp
+	dbs    *dbTracker
+	logger log.Logger
+
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// Start loads home's configuration, genesis and keys, opens the app's state
+// and starts CometBFT: consensus, p2p, RPC (and Prometheus when
+// configured). A restarted node resumes from its stored state: CometBFT
+// replays to the app whatever blocks the app has not committed. Stop it with
+// Stop.
+func Start(home string, opts StartOptions) (*Node, error) {
+	c, err := LoadConfig(home)
+	if err != nil {
+		return nil, err
+	}
+	logger := opts.Logger
+	if logger == nil {
+		if logger, err = NewLogger(c, opts.LogWriter); err != nil {
+			return nil, err
+		}
+	}
+	doc, err := cmttypes.GenesisDocFromFile(c.GenesisFile())
+	if err != nil {
+		return nil, fmt.Errorf("node: %w", err)
+	}
+	if _, err := genesis.FromDoc(doc); err != nil {
+		return nil, fmt.Errorf("node: %s: %w", c.GenesisFile(), err)
+	}
+	pv, err := loadFilePV(c)
+	if err != nil {
+		return nil, err
+	}
+	nodeKey, err := p2p.LoadNodeKey(c.NodeKeyFile())
+	if err != nil {
+		return nil, fmt.Errorf("node: node key %s: %w", c.NodeKeyFile(), err)
+	}
+
+	appOpts := app.Options{DBDir: filepath.Join(home, AppDBDir), Logger: logger.With("module", "app")}
+	if c.Instrumentation.IsPrometheusEnabled() {
+		appOpts.Metrics = app.NewMetrics(prometheus.DefaultRegisterer)
+	}
+	a, err := app.New(appOpts)
+	if err != nil {
+		if errors.Is(err, syscall.EAGAIN) {
+			return nil, fmt.Errorf("node: %w (is another node running from %s?)", err, home)
+		}
+		return nil, fmt.Errorf("node: %w", err)
+	}
+	if c.Instrumentation.IsPrometheusEnabled() {
+		a.RegisterCacheMetrics(prometheus.DefaultRegisterer)
+	}
+	ga := &guardedApp{Application: a, app: a}
+
+	dbs := new(dbTracker)
+	cmt, err := nm.NewNode(c, pv, nodeKey,
+		proxy.NewLocalClientCreator(ga),
+		func() (*cmttypes.GenesisDoc, error) { return doc, nil },
+		dbs.provider,
+		nm.DefaultMetricsProvider(c.Instrumentation),
+		logger,
+	)
+	if err != nil {
+		dbs.closeAll()
+		ga.Close()
+		return nil, fmt.Errorf("node: %w", err)
+	}
+	if err := cmt.Start(); err != nil {
+		closeUnstarted(cmt)
+		dbs.closeAll()
+		ga.Close()
+		return nil, fmt.Errorf("node: starting: %w", err)
+	}
+	logger.Info("idledger node started", "home", home, "chain_id", doc.ChainID, "node_id", nodeKey.ID(),
+		"rpc", c.RPC.ListenAddress, "p2p", c.P2P.ListenAddress)
+	return &Node{cfg: c, cmt: cmt, app: ga, dbs: dbs, logger: logger}, nil
+}
+
+// dbTracker opens CometBFT's databases with the default provider and
+// remembers them: CometBFT v0.40 does not close every database it opens
+// (the tx index stays open after Node.Stop), which would keep a restarted
+// node in the same process from opening its home.
+type dbTracker struct {
+	mu  sync.Mutex
+	dbs []dbm.DB
+}
+
+func (t *dbTracker) provider(ctx *cmtcfg.DBContext) (dbm.DB, error) {
+	db, err := cmtcfg.DefaultDBProvider(ctx)
+	if err != nil {
+		return nil, err
+	}
+	t.mu.Lock()
+	t.dbs = append(t.dbs, db)
+	t.mu.Unlock()
+	return db, nil
+}
+
+// closeAll closes every database; closing one CometBFT already closed is a
+// harmless error.
+func (t *dbTracker) closeAll() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, db := range t.dbs {
+		_ = db.Close()
+	}
+	t.dbs = nil
+}
+
+// closeUnstarted releases the databases of a node whose Start failed, so
+// that the home can be opened again in this process.
+func closeUnstarted(n *nm.Node) {
+	defer func() { _ = recover() }()
+	n.OnStop()
+}
+
+// NewLogger builds the logger c asks for (log_format, log_level), writing
+// to w (os.Stderr when nil).
+func NewLogger(c *cmtcfg.Config, w io.Writer) (log.Logger, error) {
+	if w == nil {
+		w = os.Stderr
+	}
+	var base log.Logger
+	if c.LogFormat == cmtcfg.LogFormatJSON {
+		base = log.NewTMJSONLogger(log.NewSyncWriter(w))
+	} else {
+		base = log.NewTMLogger(log.NewSyncWriter(w))
+	}
+	l, err := cmtflags.ParseLogLevel(c.LogLevel, base, cmtcfg.DefaultLogLevel)
+	if err != nil {
+		return nil, fmt.Errorf("node: log_level %q: %w", c.LogLevel, err)
+	}
+	return l, nil
+}
+
+// loadFilePV checks the consensus key and sign state files before handing
+// them to privval.LoadFilePV, which exits the process on any error.
+func loadFilePV(c *cmtcfg.Config) (*privval.FilePV, error) {
+	keyFile, stateFile := c.PrivValidatorKeyFile(), c.PrivValidatorStateFile()
+	b, err := os.ReadFile(keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("node: consensus key: %w", err)
+	}
+	var key privval.FilePVKey
+	if err := cmtjson.Unmarshal(b, &key); err != nil || key.PrivKey == nil {
+		return nil, fmt.Errorf("node: consensus key %s does not decode: %v", keyFile, err)
+	}
+	b, err = os.ReadFile(stateFile)
+	if err != nil {
+		return nil, fmt.Errorf("node: consensus sign state: %w", err)
+	}
+	var st privval.FilePVLastSignState
+	if err := cmtjson.Unmarshal(b, &st); err != nil {
+		return nil, fmt.Errorf("node: consensus sign state %s does not decode: %v", stateFile, err)
+	}
+	return privval.LoadFilePV(keyFile, stateFile), nil
+}
+
+// Config returns the node's configuration. Treat it as read-only.
+func (n *Node) Config() *cmtcfg.Config { return n.cfg }
+
+// RPCURL returns the URL clients reach the node's RPC at.
+func (n *Node) RPCURL() string { return RPCURL(n.cfg) }
+
+// NodeID returns the node's p2p ID.
+func (n *Node) NodeID() string { return string(n.cmt.NodeInfo().ID()) }
+
+// CometBFT returns the underlying CometBFT node (block store, event bus, ...).
+func (n *Node) CometBFT() *nm.Node { return n.cmt }
+
+// Done is closed when the node has stopped.
+func (n *Node) Done() <-chan struct{} { return n.cmt.Quit() }
+
+// Stop stops CometBFT (consensus, p2p, RPC), waits for it, and closes the
+// app's state. It is safe to call more than once.
+func (n *Node) Stop() error {
+	n.stopOnce.Do(func() {
+		var errs []error
+		if n.cmt.IsRunning() {
+			if err := n.cmt.Stop(); err != nil {
+				errs = append(errs, fmt.Errorf("node: stopping CometBFT: %w", err))
+			}
+			n.cmt.Wait()
+		}
+		n.dbs.closeAll()
+		if err := n.app.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("node: closing the app: %w", err))
+		}
+		n.stopErr = errors.Join(errs...)
+		n.logger.Info("idledger node stopped")
+	})
+	return n.stopErr
+}
+
+// Run starts the node in home and runs it until ctx is done (the CLI
+// cancels it on SIGINT and SIGTERM), then stops it cleanly.
+func Run(ctx context.Context, home string, opts StartOptions) error {
+	n, err := Start(home, opts)
+	if err != nil {
+		return err
+	}
+	select {
+	case <-ctx.Done():
+	case <-n.Done():
+	}
+	return n.Stop()
+}
+
+// guardedApp lets the node close the app while late RPC requests (a query
+// or a transaction on a kept-alive connection) may still arrive: after
+// Close they get an error answer instead of touching a closed database.
+type guardedApp struct {
+	abci.Application
+	app *app.App
+
+	mu     sync.RWMutex
+	closed bool
+}
+
+const codeClosed = 1
+
+func (g *guardedApp) Query(ctx context.Context, req *abci.RequestQuery) (*abci.ResponseQuery, error) {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	if g.closed {
+		return &abci.ResponseQuery{Code: codeClosed, Log: "node is shutting down", Codespace: "idledger-node"}, nil
+	}
+	return g.Application.Query(ctx, req)
+}
+
+func (g *guardedApp) CheckTx(ctx context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	if g.closed {
+		return &abci.ResponseCheckTx{Code: codeClosed, Log: "node is shutting down", Codespace: "idledger-node"}, nil
+	}
+	return g.Application.CheckTx(ctx, req)
+}
+
+func (g *guardedApp) Close() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return nil
+	}
+	g.closed = true
+	return g.app.Close()
+}
