@@ -174,7 +174,7 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 	store := treeStore{a.tree}
 	chain.InitState(store, req.ChainId, st.Chain())
 	for _, v := range req.Validators {
-		chain.SetValidator(store, v.PubKey.GetEd25519(), v.Power, "")
+		chain.SetValidator(store, v.PubKey.GetEd25519(), v.Power, st.ValidatorMember(v.PubKey.GetEd25519()))
 	}
 	return &abci.ResponseInitChain{AppHash: a.tree.WorkingHash()}, nil
 }

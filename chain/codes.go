@@ -37,6 +37,7 @@ const (
 	CodeCertBadAlgorithm    Code = 29
 	CodeCertBadSignature    Code = 30
 	CodeBadSubjectSig       Code = 31
+	CodeBadAnchor           Code = 32 // a trust anchor that is not a JPKI CA (governance)
 
 	// Attest rules.
 	CodeSubjectRevoked     Code = 40 // the subject's commitment is revoked

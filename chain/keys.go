@@ -19,6 +19,8 @@ import (
 //	0x09                           -> next proposal ID
 //	0x0a                           -> chain ID
 //	0x0b                           -> last block (height, time)
+//	0x0c expiry height, proposal ID -> (empty) open proposals by expiry
+//	0x0d validator key             -> power decided this block (cleared by EndBlock)
 //
 // Attestation IDs are the big-endian block height and transaction index, so
 // new attestations append at the right edge of the tree (local inserts): an
@@ -37,6 +39,8 @@ const (
 	prefixNextProposal = 0x09
 	prefixChainID      = 0x0a
 	prefixLastBlock    = 0x0b
+	prefixExpiry       = 0x0c
+	prefixPendingPower = 0x0d
 )
 
 // AttestationIDLen is the length of an attestation ID.
@@ -55,6 +59,17 @@ func ValidatorsPrefix() []byte             { return []byte{prefixValidator} }
 func NextProposalKey() []byte              { return []byte{prefixNextProposal} }
 func ChainIDKey() []byte                   { return []byte{prefixChainID} }
 func LastBlockKey() []byte                 { return []byte{prefixLastBlock} }
+
+// ProposalExpiryKey indexes an open proposal by the height it expires at, so
+// that EndBlock finds the proposals to expire in one short range.
+func ProposalExpiryKey(height int64, id uint64) []byte {
+	k := binary.BigEndian.AppendUint64([]byte{prefixExpiry}, uint64(height))
+	return binary.BigEndian.AppendUint64(k, id)
+}
+
+// PendingPowerKey holds a validator power change decided in the current
+// block until EndBlock hands it to CometBFT.
+func PendingPowerKey(pub []byte) []byte { return append([]byte{prefixPendingPower}, pub...) }
 
 // ClaimKey is the key of the ClaimStatus of (subject, claim type).
 func ClaimKey(subject []byte, claimType string) []byte {

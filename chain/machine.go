@@ -68,21 +68,39 @@ func (m *Machine) Deliver(st Store, env Env, tx *Tx) (*Result, error) {
 	switch msg := tx.Body.Msg.(type) {
 	case *chainpb.TxBody_Attest:
 		return m.attest(st, env, tx, msg.Attest)
+	case *chainpb.TxBody_RevokeAttestation:
+		return m.revokeAttestation(st, env, tx, msg.RevokeAttestation)
+	case *chainpb.TxBody_RevokeSubjects:
+		return m.revokeSubjects(st, env, tx, msg.RevokeSubjects)
+	case *chainpb.TxBody_Propose:
+		return m.propose(st, env, tx, msg.Propose)
+	case *chainpb.TxBody_Vote:
+		return m.vote(st, env, tx, msg.Vote)
 	default:
 		return nil, refuse(CodeUnknownMessage, "%T is not accepted yet", msg)
 	}
 }
 
-// signer checks the member that signs tx: it exists, holds role, uses the
-// next sequence number, and its signature verifies.
+// signer checks the member that signs tx (see member) and that it holds
+// role.
 func (m *Machine) signer(st Store, tx *Tx, role string) (*chainpb.Member, error) {
+	mem, err := m.member(st, tx)
+	if err != nil {
+		return nil, err
+	}
+	if !HasRole(mem, role) {
+		return nil, refuse(CodeMissingRole, "member %q is not a %s", mem.Id, role)
+	}
+	return mem, nil
+}
+
+// member checks the member that signs tx: it exists, uses its next sequence
+// number, and its signature verifies.
+func (m *Machine) member(st Store, tx *Tx) (*chainpb.Member, error) {
 	id := tx.Body.Signer
 	mem := GetMember(st, id)
 	if mem == nil {
 		return nil, refuse(CodeUnknownSigner, "%q is not a member", id)
-	}
-	if !HasRole(mem, role) {
-		return nil, refuse(CodeMissingRole, "member %q is not a %s", id, role)
 	}
 	if tx.Body.Sequence != mem.Sequence {
 		return nil, refuse(CodeBadSequence, "%s sequence %d, expected %d", id, tx.Body.Sequence, mem.Sequence)

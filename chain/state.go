@@ -201,6 +201,8 @@ func Validators(st Store) []*chainpb.Validator {
 
 // EndBlock finishes a block: it returns the validator updates the block's
 // transactions decided.
+// Proposals that ran out of time expire here.
 func EndBlock(st Store, env Env) []ValidatorUpdate {
-	return nil
+	expireProposals(st, env.Height)
+	return pendingPower(st)
 }

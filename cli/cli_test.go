@@ -109,11 +109,11 @@ func (s *syncBuffer) tail(n int) string {
 }
 
 type statusJSON struct {
-	State     string `json:"state"`
-	Subject   string `json:"subject"`
-	Height    int64  `json:"height"`
-	Verified  bool   `json:"verified"`
-	AppHash   string `json:"app_hash"`
+	State       string `json:"state"`
+	Subject     string `json:"subject"`
+	Height      int64  `json:"height"`
+	Verified    bool   `json:"verified"`
+	AppHash     string `json:"app_hash"`
 	Attestation *struct {
 		ID       string `json:"id"`
 		Attester string `json:"attester"`

@@ -222,7 +222,7 @@ Examples:
 				if r := v.Revocation; r != nil {
 					fmt.Fprintf(w, "  revoked:     by %s at %s: %s\n", r.By, r.Time.Format(time.RFC3339), r.Reason)
 				}
-				fmt.Fprintf(w, "  as of:       state height %d, %s\n", v.Height, v.Time.Format(time.RFC3339))
+				fmt.Fprintf(w, "  state:       height %d, status computed at %s\n", v.Height, v.Time.Format(time.RFC3339))
 				if v.Verified {
 					fmt.Fprintf(w, "  proof:       verified against the app hash %s of block %d,\n", v.AppHash, v.Height+1)
 					fmt.Fprintf(w, "               its header verified from the %s (block %d)\n", v.Trust.Source, v.Trust.Height)

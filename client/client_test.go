@@ -208,6 +208,13 @@ func TestClient(t *testing.T) {
 		if _, err := tc.ClaimStatus(ctx, subject[:], "student-fare", true); !logged(t, err) || !errors.Is(err, client.ErrVerification) {
 			t.Errorf("status with another chain's genesis: %v", err)
 		}
+		// A week and a day later the genesis checkpoint is past the
+		// default trusting period.
+		later := func() time.Time { return time.Now().Add(client.DefaultTrustPeriod + 24*time.Hour) }
+		tc, _ = client.New(e.URL, client.WithGenesis(doc), client.WithClock(later))
+		if _, err := tc.ClaimStatus(ctx, subject[:], "student-fare", true); !logged(t, err) || !errors.Is(err, client.ErrVerification) {
+			t.Errorf("status from an expired checkpoint: %v", err)
+		}
 		// A checkpoint hash that is not the chain's.
 		tc, _ = client.New(e.URL, client.WithTrustedHeader(1, bytes.Repeat([]byte{7}, 32)))
 		if _, err := tc.ClaimStatus(ctx, subject[:], "student-fare", true); !logged(t, err) || !errors.Is(err, client.ErrVerification) {

@@ -2,13 +2,10 @@ package genesis
 
 import (
 	"bytes"
-	"crypto/ed25519"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	cmttypes "github.com/cometbft/cometbft/types"
@@ -43,6 +40,21 @@ type Member struct {
 	PubKey  []byte   `json:"pub_key"` // ed25519, base64 in JSON
 	Roles   []string `json:"roles"`
 	NodeIDs []string `json:"node_ids,omitempty"`
+	// ValidatorKeys are the ed25519 consensus keys of this member's genesis
+	// validators, so that governance can later change their power.
+	ValidatorKeys [][]byte `json:"validator_keys,omitempty"`
+}
+
+// ValidatorMember names the member whose validator key pub is, or "".
+func (s *AppState) ValidatorMember(pub []byte) string {
+	for _, m := range s.Members {
+		for _, k := range m.ValidatorKeys {
+			if bytes.Equal(k, pub) {
+				return m.ID
+			}
+		}
+	}
+	return ""
 }
 
 // Anchor is a JPKI trust anchor: a CA certificate and its kind.
@@ -101,70 +113,48 @@ func (s *AppState) Validate() error {
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("genesis: %s: %s", field, fmt.Sprintf(format, args...)))
 	}
-	p := s.Params
-	if p.MaxAttestationLifetime <= 0 || time.Duration(p.MaxAttestationLifetime)%time.Second != 0 {
-		bad("params.max_attestation_lifetime", "want a positive whole number of seconds, got %s", time.Duration(p.MaxAttestationLifetime))
+	if d := time.Duration(s.Params.MaxAttestationLifetime); d%time.Second != 0 {
+		bad("params.max_attestation_lifetime", "want a whole number of seconds, got %s", d)
 	}
-	if p.BlockRetention < 0 {
-		bad("params.block_retention", "want 0 (keep every block) or a positive number of blocks, got %d", p.BlockRetention)
-	}
-	if p.MaxAttestationsPerClaim == 0 || p.MaxAttestationsPerClaim > 64 {
-		bad("params.max_attestations_per_claim", "want 1 to 64, got %d", p.MaxAttestationsPerClaim)
-	}
-	if p.ProposalTTLBlocks <= 0 {
-		bad("params.proposal_ttl_blocks", "want a positive number of blocks, got %d", p.ProposalTTLBlocks)
-	}
-	if p.MaxRevocationsPerTx == 0 || p.MaxRevocationsPerTx > 1000 {
-		bad("params.max_revocations_per_tx", "want 1 to 1000, got %d", p.MaxRevocationsPerTx)
-	}
-
 	if len(s.Members) == 0 {
 		bad("members", "a chain needs at least one member")
 	}
+	g := s.Chain()
 	ids := map[string]bool{}
 	keys := map[string]string{}
 	nodes := map[string]string{}
 	governors := 0
-	for i, m := range s.Members {
+	for i, m := range g.Members {
 		f := fmt.Sprintf("members[%d]", i)
-		if !chain.ValidMemberID(m.ID) {
-			bad(f+".id", "%q: want 1-32 characters of a-z 0-9 -, starting with a letter or digit", m.ID)
-		} else if ids[m.ID] {
-			bad(f+".id", "%q appears twice", m.ID)
+		if err := chain.ValidateMember(m); err != nil {
+			bad(f, "%v", err)
+			continue
 		}
-		ids[m.ID] = true
-		if len(m.PubKey) != ed25519.PublicKeySize {
-			bad(f+".pub_key", "want a %d-byte ed25519 key, got %d bytes", ed25519.PublicKeySize, len(m.PubKey))
-		} else if other, dup := keys[string(m.PubKey)]; dup {
+		if ids[m.Id] {
+			bad(f+".id", "%q appears twice", m.Id)
+		}
+		ids[m.Id] = true
+		if other, dup := keys[string(m.PubKey)]; dup {
 			bad(f+".pub_key", "the same key as member %q", other)
 		}
-		keys[string(m.PubKey)] = m.ID
-		if len(m.Roles) == 0 {
-			bad(f+".roles", "a member needs at least one role (%s)", strings.Join(chain.AllRoles, ", "))
-		}
-		seen := map[string]bool{}
-		for _, r := range m.Roles {
-			if !chain.ValidRole(r) {
-				bad(f+".roles", "%q is not a role (%s)", r, strings.Join(chain.AllRoles, ", "))
-			} else if seen[r] {
-				bad(f+".roles", "%q appears twice", r)
+		keys[string(m.PubKey)] = m.Id
+		for _, n := range m.NodeIds {
+			if other, dup := nodes[n]; dup {
+				bad(f+".node_ids", "%s is already member %q's", n, other)
 			}
-			seen[r] = true
+			nodes[n] = m.Id
 		}
-		if seen[chain.RoleGovernor] {
+		if chain.HasRole(m, chain.RoleGovernor) {
 			governors++
 		}
-		for j, n := range m.NodeIDs {
-			if b, err := hex.DecodeString(n); err != nil || len(b) != 20 || n != strings.ToLower(n) {
-				bad(fmt.Sprintf("%s.node_ids[%d]", f, j), "%q: want a CometBFT node ID (40 lower-case hex digits)", n)
-			} else if other, dup := nodes[n]; dup {
-				bad(fmt.Sprintf("%s.node_ids[%d]", f, j), "%s is already member %q's", n, other)
+		for j, k := range s.Members[i].ValidatorKeys {
+			if len(k) != 32 {
+				bad(fmt.Sprintf("%s.validator_keys[%d]", f, j), "want a 32-byte ed25519 consensus key, got %d bytes", len(k))
 			}
-			nodes[n] = m.ID
 		}
 	}
-	if governors > 0 && (p.GovernorThreshold == 0 || int(p.GovernorThreshold) > governors) {
-		bad("params.governor_threshold", "want 1 to %d (the number of governors), got %d", governors, p.GovernorThreshold)
+	if err := chain.ValidateParams(g.Params, governors); err != nil {
+		bad("params", "%v", err)
 	}
 
 	authAnchors := 0

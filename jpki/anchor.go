@@ -98,8 +98,7 @@ func ParseAnchor(der []byte) (*Anchor, error) {
 	if err != nil {
 		return nil, err
 	}
-	raw := bytes.Clone(der)
-	return &Anchor{Kind: kind, Cert: cert, Raw: raw, ID: sha256.Sum256(raw), Test: test}, nil
+	return &Anchor{Kind: kind, Cert: cert, Raw: cert.Raw, ID: sha256.Sum256(cert.Raw), Test: test}, nil
 }
 
 func anchorKind(cert *x509.Certificate) (kind Kind, test bool, err error) {

@@ -128,8 +128,8 @@ func (c *Certificate) ValidAt(t time.Time) error {
 
 func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
-// parse parses a DER certificate; x509.ParseCertificate refuses trailing
-// data itself.
+// parse parses a copy of a DER certificate; x509.ParseCertificate refuses
+// trailing data itself.
 func parse(der []byte) (*x509.Certificate, error) {
 	if len(der) == 0 {
 		return nil, errorf(ReasonMalformed, "empty certificate")
@@ -137,7 +137,9 @@ func parse(der []byte) (*x509.Certificate, error) {
 	if len(der) > MaxCertificateSize {
 		return nil, errorf(ReasonMalformed, "certificate of %d bytes is larger than %d", len(der), MaxCertificateSize)
 	}
-	cert, err := x509.ParseCertificate(der)
+	// The parsed certificate aliases its input: copy it, so a cached
+	// result does not change when the caller reuses its buffer.
+	cert, err := x509.ParseCertificate(bytes.Clone(der))
 	if err != nil {
 		return nil, errorf(ReasonMalformed, "not a DER X.509 certificate: %v", err)
 	}

@@ -3,6 +3,7 @@ package jpki_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -337,5 +338,22 @@ func TestRealRoots(t *testing.T) {
 		if _, err := jpki.Check(a.Raw, jpki.CheckOptions{Anchors: as}); reasonOf(t, err) != jpki.ReasonNotAuthProfile {
 			t.Errorf("%s as subject: %v", tc.file, err)
 		}
+	}
+}
+
+func TestCheckCopiesInput(t *testing.T) {
+	f := getFixture(t)
+	buf := bytes.Clone(f.good.CertDER)
+	c, err := jpki.Check(buf, jpki.CheckOptions{Anchors: f.anchors})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clear(buf)
+	if !bytes.Equal(c.Raw, f.good.CertDER) || c.X509.Subject.CommonName != "good" {
+		t.Fatal("Certificate aliases the caller's buffer")
+	}
+	wrapped := fmt.Errorf("app: %w", func() error { _, err := jpki.Check(nil, jpki.CheckOptions{}); return err }())
+	if jpki.ReasonOf(wrapped) != jpki.ReasonMalformed || jpki.ReasonOf(errors.New("x")) != 0 {
+		t.Fatal("ReasonOf")
 	}
 }

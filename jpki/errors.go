@@ -1,6 +1,9 @@
 package jpki
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+)
 
 // Reason is why a certificate, trust anchor or signature was refused.
 //
@@ -85,4 +88,14 @@ func (e *Error) Error() string { return "jpki: " + e.Detail }
 
 func errorf(r Reason, format string, args ...any) *Error {
 	return &Error{Reason: r, Detail: fmt.Sprintf(format, args...)}
+}
+
+// ReasonOf returns the Reason of the *Error in err's chain, or 0 if there is
+// none.
+func ReasonOf(err error) Reason {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Reason
+	}
+	return 0
 }

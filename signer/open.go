@@ -2,16 +2,11 @@ package signer
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/idledger/idledger/jpki"
 )
-
-// ErrNoPlugins is returned by Open for "plugin:NAME" until signer plugins
-// exist.
-var ErrNoPlugins = errors.New("signer: plugins are not available yet")
 
 // Sign signs message with s as a JPKI card does: it builds
 // jpki.DigestInfo(message) and has s sign it. jpki.VerifySignature checks the
@@ -23,7 +18,7 @@ func Sign(ctx context.Context, s Signer, message []byte) ([]byte, error) {
 // Open returns the Signer a spec names:
 //
 //	soft:KEYFILE,CERTFILE   a SoftSigner from PEM files (split on the first comma)
-//	plugin:NAME             the plugin idledger-signer-NAME (not available yet)
+//	plugin:NAME             the plugin idledger-signer-NAME on PATH (see docs/signer-plugin-protocol.md)
 func Open(spec string) (Signer, error) {
 	kind, arg, ok := strings.Cut(spec, ":")
 	switch {
@@ -37,7 +32,7 @@ func Open(spec string) (Signer, error) {
 		if arg == "" {
 			return nil, fmt.Errorf("signer: bad spec %q: want plugin:NAME", spec)
 		}
-		return nil, ErrNoPlugins
+		return openPluginSigner(arg)
 	default:
 		return nil, fmt.Errorf("signer: unknown signer spec %q: want soft:KEYFILE,CERTFILE or plugin:NAME", spec)
 	}

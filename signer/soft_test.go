@@ -162,8 +162,8 @@ func TestSoftMismatch(t *testing.T) {
 func TestOpenErrors(t *testing.T) {
 	fixture(t)
 	_, certPath := holderFiles(t)
-	if _, err := signer.Open("plugin:gpse"); !errors.Is(err, signer.ErrNoPlugins) || err.Error() != "signer: plugins are not available yet" {
-		t.Errorf("plugin: %v", err)
+	if _, err := signer.Open("plugin:no-such-plugin"); err == nil || !strings.Contains(err.Error(), "idledger-signer-no-such-plugin not found on PATH") {
+		t.Errorf("missing plugin: %v", err)
 	}
 	for _, spec := range []string{"", "soft", "soft:", "soft:only-key", "soft:,cert", "soft:key,", "plugin:", "pkcs11:x", "gpse"} {
 		_, err := signer.Open(spec)

@@ -1,0 +1,4 @@
+package client
+
+// WithClock replaces the client's clock, for tests.
+var WithClock = withClock
