@@ -129,7 +129,7 @@ type statusJSON struct {
 // refusals with their codes, then a restart that keeps the state.
 func TestQuickstart(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
+	dir := nodetest.TempDir(t)
 	ca, ca2, home := filepath.Join(dir, "ca"), filepath.Join(dir, "ca2"), filepath.Join(dir, "node")
 	rpcAddr, p2pAddr := nodetest.FreeAddr(t), nodetest.FreeAddr(t)
 	url := "http://" + rpcAddr

@@ -48,6 +48,10 @@ const DefaultNodeURL = "http://127.0.0.1:26657"
 // point for the light client (CometBFT's light client default).
 const DefaultTrustPeriod = 168 * time.Hour
 
+// requestTimeoutSeconds bounds each RPC request, so that a node that stops
+// answering cannot hang a caller whose context has no deadline.
+const requestTimeoutSeconds = 30
+
 // DefaultCommitTimeout bounds how long Submit waits for a transaction to be
 // committed when the context has no deadline.
 const DefaultCommitTimeout = time.Minute
@@ -151,7 +155,7 @@ func New(nodeURL string, opts ...Option) (*Client, error) {
 	if o.trustPeriod <= 0 {
 		return nil, errors.New("client: the trust period must be positive")
 	}
-	rpc, err := rpchttp.New(nodeURL, "/websocket")
+	rpc, err := rpchttp.NewWithTimeout(nodeURL, "/websocket", requestTimeoutSeconds)
 	if err != nil {
 		return nil, fmt.Errorf("client: node %s: %w", nodeURL, err)
 	}

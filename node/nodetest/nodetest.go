@@ -38,6 +38,29 @@ type Env struct {
 	URL  string
 }
 
+// TempDir is t.TempDir for node homes. CometBFT v0.40 saves the p2p address
+// book from a goroutine that Node.Stop does not wait for, so a write may
+// land in the home just after a node stopped; the removal retries for a
+// while instead of failing the test.
+func TempDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "idledger-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		var err error
+		for i := 0; i < 50; i++ {
+			if err = os.RemoveAll(dir); err == nil {
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Errorf("removing %s: %v", dir, err)
+	})
+	return dir
+}
+
 // FreeAddr returns a loopback host:port that was free a moment ago.
 func FreeAddr(t testing.TB) string {
 	t.Helper()
@@ -53,7 +76,7 @@ func FreeAddr(t testing.TB) string {
 // home trusting it, on free ports. It does not start the node.
 func New(t testing.TB, chainID string) *Env {
 	t.Helper()
-	dir := t.TempDir()
+	dir := TempDir(t)
 	e := &Env{Dir: dir, Home: filepath.Join(dir, "home"), CADir: filepath.Join(dir, "ca"), ChainID: chainID, LogFile: filepath.Join(dir, "node.log")}
 	ca, err := testca.Init(e.CADir, testca.InitOptions{})
 	if err != nil {

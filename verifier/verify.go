@@ -1,0 +1,181 @@
+package verifier
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"time"
+
+	cmtmath "github.com/cometbft/cometbft/libs/math"
+	"github.com/cometbft/cometbft/light"
+	cmttypes "github.com/cometbft/cometbft/types"
+	ics23 "github.com/cosmos/ics23/go"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/idledger/idledger/chain"
+	"github.com/idledger/idledger/chain/chainpb"
+	"github.com/idledger/idledger/feed"
+	"github.com/idledger/idledger/feed/feedpb"
+)
+
+var (
+	// ErrRefused is wrapped by VerifyUpdate and VerifyCheckpoint when an
+	// update does not verify: a forged header, a tampered entry, another
+	// chain. The update must be dropped.
+	ErrRefused = errors.New("verifier: update refused")
+	// ErrGap is returned by VerifyUpdate for an update that does not follow
+	// the trusted height: the updates in between are needed first.
+	ErrGap = errors.New("verifier: not the next height")
+	// ErrNeedValidators is returned by VerifyUpdate when the validator set
+	// changed and the update did not carry it (ask the sync protocol).
+	ErrNeedValidators = errors.New("verifier: the update lacks its changed validator set")
+	// ErrStale is returned by VerifyUpdate for an update at or below the
+	// trusted height.
+	ErrStale = errors.New("verifier: already verified")
+)
+
+// Params are the light-client parameters.
+type Params struct {
+	// TrustingPeriod: a trusted header older than this no longer verifies
+	// anything (light.ErrOldHeaderExpired); re-anchor with a new
+	// checkpoint.
+	TrustingPeriod time.Duration
+	// MaxClockDrift: how far in the future a header's time may be.
+	MaxClockDrift time.Duration
+	// TrustLevel for non-adjacent verification (default 1/3). Updates are
+	// verified one height after another (to see every change), so it only
+	// matters to light.Verify's contract.
+	TrustLevel cmtmath.Fraction
+}
+
+// DefaultParams are CometBFT's light-client defaults.
+func DefaultParams() Params {
+	return Params{TrustingPeriod: 168 * time.Hour, MaxClockDrift: 10 * time.Second, TrustLevel: light.DefaultTrustLevel}
+}
+
+// LightState is the latest verified block.
+type LightState struct {
+	Header     *cmttypes.SignedHeader
+	Validators *cmttypes.ValidatorSet
+}
+
+// Height is the verified height.
+func (s *LightState) Height() int64 { return s.Header.Height }
+
+func refused(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrRefused, fmt.Sprintf(format, args...))
+}
+
+// VerifyCheckpoint verifies the update of the trusted block: its header
+// hashes to trustHash at trustHeight, it carries the validator set its
+// header names, more than 2/3 of them signed its commit, it is within the
+// trusting period at now, and its entries prove against its app hash.
+func VerifyCheckpoint(u *feed.Update, trustHeight int64, trustHash []byte, p Params, now time.Time) (*LightState, []*feedpb.StoredClaim, error) {
+	if u.Height != trustHeight {
+		return nil, nil, refused("checkpoint update is for height %d, not %d", u.Height, trustHeight)
+	}
+	if h := u.Header.Hash(); !bytes.Equal(h, trustHash) {
+		return nil, nil, refused("block %d hashes to %X, not the trusted %X", u.Height, h, trustHash)
+	}
+	if u.Validators == nil {
+		return nil, nil, refused("checkpoint update without its validator set")
+	}
+	if err := u.Validators.VerifyCommitLight(u.ChainID, u.Header.Commit.BlockID, u.Height, u.Header.Commit); err != nil {
+		return nil, nil, refused("checkpoint commit: %v", err)
+	}
+	if light.HeaderExpired(u.Header, p.TrustingPeriod, now) {
+		return nil, nil, refused("checkpoint block %d of %s is older than the trusting period %s", u.Height, u.Header.Time.UTC().Format(time.RFC3339), p.TrustingPeriod)
+	}
+	st := &LightState{Header: u.Header, Validators: u.Validators}
+	claims, err := verifyEntries(u)
+	if err != nil {
+		return nil, nil, err
+	}
+	return st, claims, nil
+}
+
+// VerifyUpdate verifies the update that follows trusted: same chain, the
+// next height, light.VerifyAdjacent with the update's validator set (or
+// the trusted one when the header says it did not change), and every entry
+// against its proof and the new header's app hash. It returns the new
+// light state and the proven records.
+func VerifyUpdate(trusted *LightState, u *feed.Update, p Params, now time.Time) (*LightState, []*feedpb.StoredClaim, error) {
+	if u.ChainID != trusted.Header.ChainID || u.Header.ChainID != trusted.Header.ChainID {
+		return nil, nil, refused("update for chain %q, this verifier follows %q", u.ChainID, trusted.Header.ChainID)
+	}
+	switch {
+	case u.Height <= trusted.Height():
+		return nil, nil, ErrStale
+	case u.Height > trusted.Height()+1:
+		return nil, nil, fmt.Errorf("%w: have %d, got %d", ErrGap, trusted.Height(), u.Height)
+	}
+	vals := u.Validators
+	if vals == nil {
+		if !bytes.Equal(trusted.Validators.Hash(), u.Header.ValidatorsHash) {
+			return nil, nil, fmt.Errorf("%w (height %d)", ErrNeedValidators, u.Height)
+		}
+		vals = trusted.Validators
+	}
+	if err := light.Verify(trusted.Header, trusted.Validators, u.Header, vals, p.TrustingPeriod, now, p.MaxClockDrift, p.TrustLevel); err != nil {
+		return nil, nil, refused("header %d: %v", u.Height, err)
+	}
+	claims, err := verifyEntries(u)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &LightState{Header: u.Header, Validators: vals}, claims, nil
+}
+
+// verifyEntries checks every entry of a verified header's update.
+func verifyEntries(u *feed.Update) ([]*feedpb.StoredClaim, error) {
+	root := []byte(u.Header.AppHash)
+	out := make([]*feedpb.StoredClaim, 0, len(u.Entries))
+	for _, e := range u.Entries {
+		if err := checkEntryValue(e.Key, e.Value); err != nil {
+			return nil, refused("height %d: entry %x: %v", u.Height, e.Key, err)
+		}
+		proof := new(ics23.CommitmentProof)
+		if err := proof.Unmarshal(e.Proof); err != nil {
+			return nil, refused("height %d: entry %x: proof does not decode: %v", u.Height, e.Key, err)
+		}
+		// TODO(lead): use an exported client.CheckProof here once client
+		// exports its proof check; this is the same ICS23 call.
+		if len(e.Value) > 0 {
+			if !ics23.VerifyMembership(ics23.IavlSpec, root, proof, e.Key, e.Value) {
+				return nil, refused("height %d: entry %x: the proof of its value does not match app hash %X", u.Height, e.Key, root)
+			}
+		} else if !ics23.VerifyNonMembership(ics23.IavlSpec, root, proof, e.Key) {
+			return nil, refused("height %d: entry %x: the proof of its absence does not match app hash %X", u.Height, e.Key, root)
+		}
+		out = append(out, &feedpb.StoredClaim{
+			Key: e.Key, Value: e.Value, Height: u.Height - 1, HeaderTime: u.Header.Time.Unix(), AppHash: root, Proof: e.Proof,
+		})
+	}
+	return out, nil
+}
+
+// checkEntryValue accepts the keys a feed carries: ClaimStatus records
+// (whose value must be the record of that key) and the trust anchor set.
+func checkEntryValue(key, value []byte) error {
+	switch {
+	case bytes.Equal(key, chain.AnchorsKey()):
+		if len(value) == 0 {
+			return nil
+		}
+		return proto.Unmarshal(value, new(chainpb.AnchorSet))
+	case len(key) > 33 && key[0] == chain.ClaimKey(nil, "")[0]:
+		if len(value) == 0 {
+			return nil
+		}
+		cs := new(chainpb.ClaimStatus)
+		if err := proto.Unmarshal(value, cs); err != nil {
+			return err
+		}
+		if !bytes.Equal(chain.ClaimKey(cs.Subject, cs.ClaimType), key) {
+			return errors.New("the record is not the key's")
+		}
+		return nil
+	default:
+		return errors.New("not a key the feed carries")
+	}
+}
