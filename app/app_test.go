@@ -8,9 +8,9 @@ import (
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
-	ics23 "github.com/cosmos/ics23/go"
 	"github.com/cosmos/iavl"
 	iavldb "github.com/cosmos/iavl/db"
+	ics23 "github.com/cosmos/ics23/go"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/idledger/idledger/app"
