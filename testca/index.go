@@ -14,6 +14,8 @@ import (
 // to entries.
 type index struct {
 	Version int          `json:"version"`
+	// CRLNumber is the number of the last CRL published.
+	CRLNumber int64 `json:"crl_number,omitempty"`
 	Kind    string       `json:"kind"`
 	Issued  []indexEntry `json:"issued"`
 
@@ -26,6 +28,8 @@ type indexEntry struct {
 	Profile   string    `json:"profile"`
 	NotBefore time.Time `json:"not_before"`
 	NotAfter  time.Time `json:"not_after"`
+	// RevokedAt is set once the holder's certificate is revoked.
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
 }
 
 func newIndex(kind jpki.Kind) index {
