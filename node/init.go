@@ -245,8 +245,17 @@ func Init(opts InitOptions) (*InitResult, error) {
 	}
 	ok := false
 	defer func() {
-		if !ok && created {
+		switch {
+		case ok:
+		case created:
 			os.RemoveAll(opts.Home)
+		default:
+			// CheckEmptyHome saw none of these: they are ours.
+			for _, f := range homeFiles {
+				os.Remove(filepath.Join(opts.Home, f))
+			}
+			os.Remove(filepath.Join(opts.Home, "config"))
+			os.Remove(filepath.Join(opts.Home, "data"))
 		}
 	}()
 	if err := WriteConfig(c); err != nil {

@@ -261,6 +261,8 @@ type guardedApp struct {
 	closed bool
 }
 
+var _ abci.Application = (*guardedApp)(nil)
+
 const codeClosed = 1
 
 func (g *guardedApp) Query(ctx context.Context, req *abci.RequestQuery) (*abci.ResponseQuery, error) {
