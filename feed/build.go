@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	abci "github.com/cometbft/cometbft/abci/types"
+	cmtbytes "github.com/cometbft/cometbft/libs/bytes"
 	rpcclient "github.com/cometbft/cometbft/rpc/client"
 	coretypes "github.com/cometbft/cometbft/rpc/core/types"
 	cmttypes "github.com/cometbft/cometbft/types"
@@ -23,7 +24,7 @@ type RPC interface {
 	Commit(ctx context.Context, height *int64) (*coretypes.ResultCommit, error)
 	Validators(ctx context.Context, height *int64, page, perPage *int) (*coretypes.ResultValidators, error)
 	BlockResults(ctx context.Context, height *int64) (*coretypes.ResultBlockResults, error)
-	ABCIQueryWithOptions(ctx context.Context, path string, data []byte, opts rpcclient.ABCIQueryOptions) (*coretypes.ResultABCIQuery, error)
+	ABCIQueryWithOptions(ctx context.Context, path string, data cmtbytes.HexBytes, opts rpcclient.ABCIQueryOptions) (*coretypes.ResultABCIQuery, error)
 }
 
 // Query path and proof op type of the idledger app (app/query.go).

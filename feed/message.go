@@ -169,7 +169,7 @@ func DecodeSignedHeader(b []byte) (*cmttypes.SignedHeader, error) {
 }
 
 // EncodeValidators and EncodeSignedHeader are the inverses.
-func EncodeValidators(v *cmttypes.ValidatorSet) ([]byte, error)   { return encodeVals(v) }
+func EncodeValidators(v *cmttypes.ValidatorSet) ([]byte, error)    { return encodeVals(v) }
 func EncodeSignedHeader(sh *cmttypes.SignedHeader) ([]byte, error) { return encodeHeader(sh) }
 
 // ChangedClaimKeys returns the ClaimStatus keys named by events, sorted and

@@ -33,4 +33,3 @@ func CRLCommitments(crlDER []byte, issuer *x509.Certificate) ([]RevokedSubject, 
 	}
 	return out, nil
 }
-

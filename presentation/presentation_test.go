@@ -145,7 +145,10 @@ func TestVerify(t *testing.T) {
 		{name: "signing certificate", signer: holderSigner(t, w, fixture.Signing), req: req, want: presentation.ReasonCertificate, wantJPKI: jpki.ReasonSigningCertificate},
 		{name: "not the issued challenge", signer: alice, req: req, opts: func(o *presentation.VerifyOptions) { o.Challenge = bytes.Repeat([]byte{2}, 32) }, want: presentation.ReasonWrongChallenge},
 		{name: "status unknown", signer: alice, req: req, opts: func(o *presentation.VerifyOptions) { o.Status = unknownSource{} }, want: presentation.ReasonStatusUnknown},
-		{name: "status too old", signer: alice, req: req, opts: func(o *presentation.VerifyOptions) { o.Now = fixture.Now.Add(5 * time.Second); o.MaxStatusAge = time.Second }, want: presentation.ReasonStatusStale},
+		{name: "status too old", signer: alice, req: req, opts: func(o *presentation.VerifyOptions) {
+			o.Now = fixture.Now.Add(5 * time.Second)
+			o.MaxStatusAge = time.Second
+		}, want: presentation.ReasonStatusStale},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			raw, err := presentation.Make(ctx, tc.signer, tc.req)

@@ -63,4 +63,3 @@ func (ca *CA) CRL(now time.Time) ([]byte, error) {
 	}
 	return der, nil
 }
-

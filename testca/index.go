@@ -13,11 +13,11 @@ import (
 // index is the CA's state: every serial it issued. Revocation will add fields
 // to entries.
 type index struct {
-	Version int          `json:"version"`
+	Version int `json:"version"`
 	// CRLNumber is the number of the last CRL published.
-	CRLNumber int64 `json:"crl_number,omitempty"`
-	Kind    string       `json:"kind"`
-	Issued  []indexEntry `json:"issued"`
+	CRLNumber int64        `json:"crl_number,omitempty"`
+	Kind      string       `json:"kind"`
+	Issued    []indexEntry `json:"issued"`
 
 	serials map[string]bool
 }
