@@ -1,0 +1,66 @@
+package gpse_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"testing"
+
+	"github.com/idledger/idledger/cli"
+	"github.com/idledger/idledger/jpkiemu"
+	"github.com/idledger/idledger/node/nodetest"
+	"github.com/idledger/idledger/testca"
+)
+
+// TestPCSCAttestToChain is the whole production path on one machine: a
+// phone's GP-SE (the emulator) on a reader served by a real pcscd, the
+// idledger-signer-gpse plugin run by `idledger attest --signer plugin:gpse`,
+// a real node that verifies the JPKI signature and chain, and a status
+// answer whose proof is checked against a light-client-verified header.
+func TestPCSCAttestToChain(t *testing.T) {
+	s := requireStack(t)
+	env := nodetest.New(t, "gpse-e2e")
+	h, err := env.CA.Issue(testca.IssueOptions{Name: "phone1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	card, err := jpkiemu.New(jpkiemu.Options{Key: h.Key, CertDER: h.CertDER, CADER: env.CA.CertDER, PIN: []byte("1234"), GPSE: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.insert(t, 0, card, nil)
+	env.Start(t)
+	t.Setenv("IDLEDGER_PIN", "1234")
+
+	run := func(args ...string) []byte {
+		t.Helper()
+		var out, errb bytes.Buffer
+		if code := cli.Main(context.Background(), args, &out, &errb); code != 0 {
+			t.Fatalf("idledger %v: exit %d: %s", args, code, errb.String())
+		}
+		return out.Bytes()
+	}
+	claim := sha256.Sum256([]byte("student fare 2026"))
+	var attested struct {
+		ID     string `json:"id"`
+		Height int64  `json:"height"`
+	}
+	out := run("attest", "--node", env.URL, "--signer", "plugin:gpse", "--member-key", env.Init.MemberKeyFile,
+		"--claim-type", "student-fare", "--claim-hash", hex.EncodeToString(claim[:]), "-o", "json")
+	if err := json.Unmarshal(out, &attested); err != nil || attested.ID == "" || attested.Height == 0 {
+		t.Fatalf("attest output %s: %v", out, err)
+	}
+	if card.Signatures() != 1 {
+		t.Fatalf("the card made %d signatures, want 1", card.Signatures())
+	}
+	var st struct {
+		State    string `json:"state"`
+		Verified bool   `json:"verified"`
+	}
+	out = run("query", "status", "--cert", h.CertPath, "--claim-type", "student-fare", "--verify", "--home", env.Home, "-o", "json")
+	if err := json.Unmarshal(out, &st); err != nil || st.State != "valid" || !st.Verified {
+		t.Fatalf("status %s: %v", out, err)
+	}
+}
