@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/idledger/idledger/node"
+	"github.com/idledger/idledger/testnet"
 )
 
 func newInitCommand() *cobra.Command {
@@ -95,9 +96,10 @@ Examples:
 }
 
 func newStartCommand() *cobra.Command {
-	var home string
+	var home, appName string
+	var feedListen, feedPeers []string
 	cmd := &cobra.Command{
-		Use:   "start [--home HOME]",
+		Use:   "start [--home HOME] [--feed-listen MULTIADDR [--feed-peer MULTIADDR]...]",
 		Short: "Run a node",
 		Long: `Start runs the node of a home made by idledger init: CometBFT consensus, p2p
 and RPC with the idledger application in the same process. It logs to
@@ -105,14 +107,36 @@ stderr (structured; config.toml's log_format json for JSON lines) and runs
 until interrupted (Ctrl-C, SIGTERM), then stops cleanly. A restarted node
 resumes where it stopped.
 
-Example:
+With --feed-listen the node also publishes the verifier feed over libp2p
+gossipsub: every committed block's signed header and commit and the status
+records it changed, with proofs, for light verifiers at gates and terminals
+(idledger verifier run). Its multiaddrs are logged at start.
 
-  idledger start --home node`,
+Examples:
+
+  idledger start --home node
+  idledger start --home node --feed-listen /ip4/127.0.0.1/tcp/26690`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return node.Run(cmd.Context(), home, node.StartOptions{LogWriter: cmd.ErrOrStderr()})
+			newApp, err := testnet.AppFactory(appName)
+			if err != nil {
+				return usageError{err}
+			}
+			opts := node.StartOptions{LogWriter: cmd.ErrOrStderr(), App: newApp}
+			if len(feedListen) > 0 {
+				opts.Feed = &node.FeedOptions{ListenAddrs: feedListen, Peers: feedPeers}
+			} else if len(feedPeers) > 0 {
+				return usagef("--feed-peer needs --feed-listen")
+			}
+			return node.Run(cmd.Context(), home, opts)
 		},
 	}
 	addHomeFlag(cmd.Flags(), &home)
+	// Hidden: run CometBFT's kvstore example app instead, to measure
+	// idledger against (see idledger testnet init --app).
+	cmd.Flags().StringVar(&appName, "app", testnet.AppIdledger, "application: idledger or kvstore (load comparisons only)")
+	_ = cmd.Flags().MarkHidden("app")
+	cmd.Flags().StringSliceVar(&feedListen, "feed-listen", nil, "publish the verifier feed on this libp2p multiaddr (loopback, e.g. /ip4/127.0.0.1/tcp/26690)")
+	cmd.Flags().StringSliceVar(&feedPeers, "feed-peer", nil, "another node's feed multiaddr (with /p2p/ID) to gossip with")
 	return cmd
 }

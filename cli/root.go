@@ -71,8 +71,14 @@ Try it on one machine:
 		newStartCommand(),
 		newCACommand(),
 		newAttestCommand(),
+		newRevokeCommand(),
+		newGovCommand(),
 		newQueryCommand(),
 		newVersionCommand(),
+		newTestnetCommand(),
+		newVerifierCommand(),
+		newPresentCommand(),
+		newVerifyPresentationCommand(),
 	)
 	return root
 }

@@ -75,7 +75,7 @@ func (c *Client) VerifiedGet(ctx context.Context, key []byte) (*Proven, error) {
 	if err != nil {
 		return nil, c.lightErr(r.Height+1, trust, err)
 	}
-	if err := checkProof(proof, key, r.Value, lb.AppHash); err != nil {
+	if err := CheckProof(proof, key, r.Value, lb.AppHash); err != nil {
 		return nil, err
 	}
 	p := &Proven{Key: key, Height: r.Height, Header: lb.Header, Trust: trust}
@@ -120,9 +120,9 @@ func proofOf(r *abci.ResponseQuery, key []byte) (*ics23.CommitmentProof, error) 
 	return p, nil
 }
 
-// checkProof checks an existence proof of (key, value), or a non-existence
+// CheckProof checks an existence proof of (key, value), or a non-existence
 // proof of key when value is empty, against root.
-func checkProof(p *ics23.CommitmentProof, key, value, root []byte) error {
+func CheckProof(p *ics23.CommitmentProof, key, value, root []byte) error {
 	if len(root) == 0 {
 		return fmt.Errorf("client: %w: the verified header has no app hash", ErrVerification)
 	}

@@ -34,6 +34,12 @@ type StartOptions struct {
 	LogWriter io.Writer
 	// Logger, if set, is used as is instead.
 	Logger log.Logger
+	// App, if set, makes the ABCI application to run instead of idledger's
+	// (closed on Stop if it is an io.Closer); the node is otherwise the
+	// same. Load tests compare against CometBFT's kvstore this way.
+	App func(home string) (abci.Application, error)
+	// Feed, if set, publishes the verifier feed over libp2p.
+	Feed *FeedOptions
 }
 
 // Node is a running idledger node: CometBFT with the app in-process.
@@ -43,6 +49,7 @@ type Node struct {
 	app    *guardedApp
 	dbs    *dbTracker
 	logger log.Logger
+	feed   *feedRunner
 
 	stopOnce sync.Once
 	stopErr  error
@@ -80,21 +87,38 @@ func Start(home string, opts StartOptions) (*Node, error) {
 		return nil, fmt.Errorf("node: node key %s: %w", c.NodeKeyFile(), err)
 	}
 
-	appOpts := app.Options{DBDir: filepath.Join(home, AppDBDir), Logger: logger.With("module", "app")}
-	if c.Instrumentation.IsPrometheusEnabled() {
-		appOpts.Metrics = app.NewMetrics(prometheus.DefaultRegisterer)
-	}
-	a, err := app.New(appOpts)
-	if err != nil {
-		if errors.Is(err, syscall.EAGAIN) {
-			return nil, fmt.Errorf("node: %w (is another node running from %s?)", err, home)
+	var ga *guardedApp
+	if opts.App != nil {
+		other, err := opts.App(home)
+		if err != nil {
+			return nil, fmt.Errorf("node: %w", err)
 		}
-		return nil, fmt.Errorf("node: %w", err)
+		ga = &guardedApp{Application: other}
+		if cl, ok := other.(io.Closer); ok {
+			ga.closer = cl
+		}
+	} else {
+		appOpts := app.Options{DBDir: filepath.Join(home, AppDBDir), Logger: logger.With("module", "app")}
+		observers, err := LoadObservers(home)
+		if err != nil {
+			return nil, err
+		}
+		appOpts.ObserverNodeIDs = observers
+		if c.Instrumentation.IsPrometheusEnabled() {
+			appOpts.Metrics = app.NewMetrics(prometheus.DefaultRegisterer)
+		}
+		a, err := app.New(appOpts)
+		if err != nil {
+			if errors.Is(err, syscall.EAGAIN) {
+				return nil, fmt.Errorf("node: %w (is another node running from %s?)", err, home)
+			}
+			return nil, fmt.Errorf("node: %w", err)
+		}
+		if c.Instrumentation.IsPrometheusEnabled() {
+			a.RegisterCacheMetrics(prometheus.DefaultRegisterer)
+		}
+		ga = &guardedApp{Application: a, closer: a}
 	}
-	if c.Instrumentation.IsPrometheusEnabled() {
-		a.RegisterCacheMetrics(prometheus.DefaultRegisterer)
-	}
-	ga := &guardedApp{Application: a, app: a}
 
 	dbs := new(dbTracker)
 	cmt, err := nm.NewNode(c, pv, nodeKey,
@@ -117,7 +141,14 @@ func Start(home string, opts StartOptions) (*Node, error) {
 	}
 	logger.Info("idledger node started", "home", home, "chain_id", doc.ChainID, "node_id", nodeKey.ID(),
 		"rpc", c.RPC.ListenAddress, "p2p", c.P2P.ListenAddress)
-	return &Node{cfg: c, cmt: cmt, app: ga, dbs: dbs, logger: logger}, nil
+	n := &Node{cfg: c, cmt: cmt, app: ga, dbs: dbs, logger: logger}
+	if opts.Feed != nil {
+		if n.feed, err = startFeed(n, home, doc.ChainID, opts.Feed, logger); err != nil {
+			n.Stop()
+			return nil, err
+		}
+	}
+	return n, nil
 }
 
 // dbTracker opens CometBFT's databases with the default provider and
@@ -220,6 +251,7 @@ func (n *Node) Done() <-chan struct{} { return n.cmt.Quit() }
 func (n *Node) Stop() error {
 	n.stopOnce.Do(func() {
 		var errs []error
+		n.feed.stop()
 		if n.cmt.IsRunning() {
 			if err := n.cmt.Stop(); err != nil {
 				errs = append(errs, fmt.Errorf("node: stopping CometBFT: %w", err))
@@ -255,7 +287,7 @@ func Run(ctx context.Context, home string, opts StartOptions) error {
 // Close they get an error answer instead of touching a closed database.
 type guardedApp struct {
 	abci.Application
-	app *app.App
+	closer io.Closer // the app's Close, if any
 
 	mu     sync.RWMutex
 	closed bool
@@ -290,5 +322,8 @@ func (g *guardedApp) Close() error {
 		return nil
 	}
 	g.closed = true
-	return g.app.Close()
+	if g.closer == nil {
+		return nil
+	}
+	return g.closer.Close()
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/idledger/idledger/chain"
 	"github.com/idledger/idledger/chain/chainpb"
+	"github.com/idledger/idledger/client"
 	"github.com/idledger/idledger/feed"
 	"github.com/idledger/idledger/feed/feedpb"
 )
@@ -138,14 +139,8 @@ func verifyEntries(u *feed.Update) ([]*feedpb.StoredClaim, error) {
 		if err := proof.Unmarshal(e.Proof); err != nil {
 			return nil, refused("height %d: entry %x: proof does not decode: %v", u.Height, e.Key, err)
 		}
-		// TODO(lead): use an exported client.CheckProof here once client
-		// exports its proof check; this is the same ICS23 call.
-		if len(e.Value) > 0 {
-			if !ics23.VerifyMembership(ics23.IavlSpec, root, proof, e.Key, e.Value) {
-				return nil, refused("height %d: entry %x: the proof of its value does not match app hash %X", u.Height, e.Key, root)
-			}
-		} else if !ics23.VerifyNonMembership(ics23.IavlSpec, root, proof, e.Key) {
-			return nil, refused("height %d: entry %x: the proof of its absence does not match app hash %X", u.Height, e.Key, root)
+		if err := client.CheckProof(proof, e.Key, e.Value, root); err != nil {
+			return nil, refused("height %d: entry %x: %v", u.Height, e.Key, err)
 		}
 		out = append(out, &feedpb.StoredClaim{
 			Key: e.Key, Value: e.Value, Height: u.Height - 1, HeaderTime: u.Header.Time.Unix(), AppHash: root, Proof: e.Proof,

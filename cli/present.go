@@ -1,0 +1,310 @@
+package cli
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/idledger/idledger/chain"
+	"github.com/idledger/idledger/chain/chainpb"
+	"github.com/idledger/idledger/client"
+	"github.com/idledger/idledger/jpki"
+	"github.com/idledger/idledger/presentation"
+	"github.com/idledger/idledger/signer"
+	"github.com/idledger/idledger/verifier"
+)
+
+// newPresentCommand is "idledger present": the holder's side at a gate.
+func newPresentCommand() *cobra.Command {
+	var (
+		signerSpec, challengeHex, audience, chainID, nodeURL, out string
+	)
+	cmd := &cobra.Command{
+		Use:   "present --signer SPEC --challenge HEX --audience ID [--chain-id C] --out F",
+		Short: "Prove possession of the card to a relying party (a gate)",
+		Long: `Present signs, with the holder's JPKI key, the relying party's challenge
+(16-64 random bytes, in hex), its name (--audience), the chain ID and the
+current time, and writes the presentation to --out with the holder's
+user-authentication certificate. The relying party checks it with
+idledger verify-presentation.
+
+The signature is over "idledger/presentation/v1", a zero byte and the
+encoded fields: it can never be taken for a transaction.
+
+The chain ID is --chain-id, else the one the node at --node serves.
+
+Example:
+
+  idledger present --signer soft:ca/holders/holder1.key,ca/holders/holder1.crt \
+      --challenge 9f2c...e1 --audience gate-7 --chain-id demo --out p.bin`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := requireFlags(cmd, "signer", "challenge", "audience", "out"); err != nil {
+				return err
+			}
+			challenge, err := hex.DecodeString(challengeHex)
+			if err != nil || len(challenge) < presentation.MinChallenge || len(challenge) > presentation.MaxChallenge {
+				return usagef("--challenge: want %d to %d bytes in hex", presentation.MinChallenge, presentation.MaxChallenge)
+			}
+			if !presentation.ValidAudience(audience) {
+				return usagef("--audience: want 1-%d printable ASCII characters without spaces", presentation.MaxAudience)
+			}
+			if chainID == "" {
+				c, err := client.New(nodeURL)
+				if err != nil {
+					return err
+				}
+				if chainID, err = c.ChainID(cmd.Context()); err != nil {
+					return err
+				}
+			}
+			s, err := signer.Open(signerSpec)
+			if err != nil {
+				return err
+			}
+			if c, ok := s.(io.Closer); ok {
+				defer c.Close()
+			}
+			raw, err := presentation.Make(cmd.Context(), s, presentation.Request{ChainID: chainID, Challenge: challenge, Audience: audience, Time: time.Now()})
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(out, raw, 0o600); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "presentation for %s on chain %s written to %s\n", audience, chainID, out)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&signerSpec, "signer", "", "the holder's JPKI key: soft:KEYFILE,CERTFILE or plugin:NAME (required)")
+	f.StringVar(&challengeHex, "challenge", "", "the relying party's challenge, hex (required)")
+	f.StringVar(&audience, "audience", "", "the relying party's name (required)")
+	f.StringVar(&chainID, "chain-id", "", "the chain (default: the node's)")
+	f.StringVar(&nodeURL, "node", client.DefaultNodeURL, "node RPC URL (for the chain ID)")
+	f.StringVar(&out, "out", "", "file to write the presentation to (required)")
+	return cmd
+}
+
+type presentationView struct {
+	Accepted     bool      `json:"accepted"`
+	Reason       string    `json:"reason,omitempty"`
+	CertReason   string    `json:"certificate_reason,omitempty"`
+	Detail       string    `json:"detail,omitempty"`
+	Subject      string    `json:"subject,omitempty"`
+	ClaimType    string    `json:"claim_type"`
+	Audience     string    `json:"audience"`
+	State        string    `json:"state,omitempty"`
+	Height       int64     `json:"height,omitempty"`
+	StatusTime   time.Time `json:"status_time,omitzero"`
+	StatusSource string    `json:"status_source,omitempty"`
+}
+
+// nodeStatus is a presentation.StatusSource over a node, every answer
+// proven (client.ClaimStatus with verify).
+type nodeStatus struct{ c *client.Client }
+
+func (n nodeStatus) ClaimStatus(ctx context.Context, subject []byte, claimType string) (*presentation.KnownStatus, error) {
+	st, err := n.c.ClaimStatus(ctx, subject, claimType, true)
+	if err != nil {
+		return nil, err
+	}
+	return &presentation.KnownStatus{Record: st.Record, Height: st.Height, Time: st.Time, Source: "node " + n.c.URL()}, nil
+}
+
+// newVerifyPresentationCommand is "idledger verify-presentation": the
+// relying party's side.
+func newVerifyPresentationCommand() *cobra.Command {
+	var (
+		file, claimType, nodeURL, dir, audience, challengeHex, challengeDB string
+		trustHeight                                                        int64
+		trustHash                                                          string
+		maxAge, maxStatusAge                                               time.Duration
+		output                                                             *output
+	)
+	cmd := &cobra.Command{
+		Use:   "verify-presentation --presentation F --claim-type T (--node URL | --verifier-dir D) [--audience ID] [-o json]",
+		Short: "Check a holder's presentation: yes or no, with the reason",
+		Long: `Verify-presentation checks a presentation made with idledger present:
+the chain ID, the audience (--audience: this relying party's name), the
+challenge (--challenge: the one issued, when given), the time (not older
+than --max-age, at most 30s ahead), the certificate chain to the chain's
+trust anchors, the signature, single use of the challenge (remembered in
+--challenge-db), and the holder's attestation status of --claim-type.
+
+The status and trust anchors come with proofs from a node (--node: a
+Merkle proof against a light-client-verified header), or from a verifier's
+store without a network (--verifier-dir: see idledger verifier run;
+--max-status-age refuses a store that stopped hearing from the chain).
+
+It prints yes or no with the reason; "no" exits with status 1. Reasons:
+malformed, wrong_chain, wrong_audience, wrong_challenge, stale, future,
+certificate_invalid, bad_signature, replayed_challenge, no_attestation,
+attestation_expired, attestation_revoked, status_unknown, status_stale.
+
+Example:
+
+  idledger verify-presentation --presentation p.bin --claim-type kyc \
+      --audience gate-7 --verifier-dir gate-store -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := output.check(); err != nil {
+				return err
+			}
+			if err := requireFlags(cmd, "presentation", "claim-type"); err != nil {
+				return err
+			}
+			nodeSet := cmd.Flags().Changed("node")
+			if nodeSet == (dir != "") {
+				return usagef("give --node or --verifier-dir, one of them")
+			}
+			if !chain.ValidClaimType(claimType) {
+				return usagef("--claim-type %q: want 1-%d characters of a-z 0-9 . _ -", claimType, chain.MaxClaimTypeLen)
+			}
+			var challenge []byte
+			if challengeHex != "" {
+				c, err := hex.DecodeString(challengeHex)
+				if err != nil {
+					return usagef("--challenge: not hex")
+				}
+				challenge = c
+			}
+			raw, err := os.ReadFile(file)
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			opts := presentation.VerifyOptions{
+				Now: time.Now(), MaxAge: maxAge, Audience: audience, Challenge: challenge, ClaimType: claimType, MaxStatusAge: maxStatusAge,
+			}
+			if dir != "" {
+				s, err := verifier.ReadStore(dir)
+				if err != nil {
+					return err
+				}
+				head, _, err := s.Head()
+				if err != nil {
+					return err
+				}
+				if opts.Anchors, err = s.Anchors(); err != nil {
+					return err
+				}
+				opts.ChainID, opts.Status = head.ChainId, verifier.StatusSource{Store: s}
+				if challengeDB == "" {
+					challengeDB = filepath.Join(dir, "challenges")
+				}
+			} else {
+				var copts []client.Option
+				if cmd.Flags().Changed("trust-height") || cmd.Flags().Changed("trust-hash") {
+					h, err := hex.DecodeString(trustHash)
+					if err != nil || len(h) != 32 || trustHeight <= 0 {
+						return usagef("--trust-height and --trust-hash: want a positive height and the block's 64-hex-digit hash")
+					}
+					copts = append(copts, client.WithTrustedHeader(trustHeight, h))
+				} else {
+					fmt.Fprintln(cmd.ErrOrStderr(), "idledger: verify-presentation: warning: verifying from the genesis the node itself serves; "+
+						"pass --trust-height and --trust-hash to verify from a block you trust")
+				}
+				c, err := client.New(nodeURL, copts...)
+				if err != nil {
+					return err
+				}
+				if opts.ChainID, err = c.ChainID(ctx); err != nil {
+					return err
+				}
+				if opts.Anchors, err = provenAnchors(ctx, c); err != nil {
+					return err
+				}
+				opts.Status = nodeStatus{c}
+				if challengeDB == "" {
+					challengeDB = filepath.Join(defaultHome(), "presentation-challenges")
+				}
+			}
+			opts.Challenges = presentation.FileChallenges{Path: challengeDB}
+
+			v := presentationView{ClaimType: claimType}
+			p, err := presentation.Decode(raw)
+			if err == nil {
+				v.Audience = p.Audience
+				if opts.Audience == "" {
+					opts.Audience = p.Audience
+					fmt.Fprintln(cmd.ErrOrStderr(), "idledger: verify-presentation: warning: no --audience: the presentation's own audience is not checked")
+				}
+				var res *presentation.Result
+				res, err = presentation.Verify(ctx, p, opts)
+				if err == nil {
+					v.Accepted, v.Subject, v.State = true, hex.EncodeToString(res.Subject), string(res.Status.State)
+					v.Height, v.StatusTime, v.StatusSource = res.Height, res.StatusTime.UTC(), res.StatusSource
+				}
+			}
+			var pe *presentation.Error
+			if err != nil && !errors.As(err, &pe) {
+				return err // no answer at all
+			}
+			if pe != nil {
+				v.Reason, v.Detail = string(pe.Reason), pe.Detail
+				if pe.JPKI != 0 {
+					v.CertReason = pe.JPKI.String()
+				}
+			}
+			if perr := output.print(cmd.OutOrStdout(), v, func(w io.Writer) {
+				if v.Accepted {
+					fmt.Fprintf(w, "yes: subject %s holds a valid %s attestation\n", v.Subject, v.ClaimType)
+					fmt.Fprintf(w, "  status: height %d, proven at %s by %s\n", v.Height, v.StatusTime.Format(time.RFC3339), v.StatusSource)
+					return
+				}
+				fmt.Fprintf(w, "no: %s\n", v.Reason)
+				fmt.Fprintf(w, "  %s\n", v.Detail)
+			}); perr != nil {
+				return perr
+			}
+			if pe != nil {
+				return fmt.Errorf("presentation refused: %s", pe.Reason)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&file, "presentation", "", "the presentation file (required)")
+	f.StringVar(&claimType, "claim-type", "", "the claim the holder must have (required)")
+	f.StringVar(&nodeURL, "node", client.DefaultNodeURL, "check the status with proofs from this node")
+	f.StringVar(&dir, "verifier-dir", "", "check the status offline from this verifier store")
+	f.StringVar(&audience, "audience", "", "this relying party's name, which the presentation must name")
+	f.StringVar(&challengeHex, "challenge", "", "the challenge issued, hex (checked when given)")
+	f.StringVar(&challengeDB, "challenge-db", "", "file of used challenges (default: DIR/challenges, or $IDLEDGER_HOME/presentation-challenges)")
+	f.DurationVar(&maxAge, "max-age", presentation.DefaultMaxAge, "how old a presentation may be")
+	f.DurationVar(&maxStatusAge, "max-status-age", 0, "with --verifier-dir: refuse a store whose last block is older (0: no limit)")
+	f.Int64Var(&trustHeight, "trust-height", 0, "with --node: start the light client from this trusted block height")
+	f.StringVar(&trustHash, "trust-hash", "", "with --node: the trusted block's hash (hex)")
+	output = addOutputFlag(cmd)
+	return cmd
+}
+
+// provenAnchors reads the trust anchor set with a proof.
+func provenAnchors(ctx context.Context, c *client.Client) ([]*jpki.Anchor, error) {
+	p, err := c.VerifiedGet(ctx, chain.AnchorsKey())
+	if err != nil {
+		return nil, err
+	}
+	set := new(chainpb.AnchorSet)
+	if err := proto.Unmarshal(p.Value, set); err != nil {
+		return nil, fmt.Errorf("the node's anchor set does not decode: %w", err)
+	}
+	var out []*jpki.Anchor
+	for _, a := range set.Anchors {
+		pa, err := jpki.ParseAnchor(a.Certificate)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, pa)
+	}
+	return out, nil
+}
