@@ -26,7 +26,7 @@ CN=NAME, the JPKI auth policy). Never use it outside tests and testnets.
   DIR/ca.crt, DIR/ca.key                    the CA
   DIR/holders/NAME.crt, DIR/holders/NAME.key a holder (use with --signer soft:KEY,CERT)`,
 	}
-	cmd.AddCommand(newCAInitCommand(), newCAIssueCommand())
+	cmd.AddCommand(newCAInitCommand(), newCAIssueCommand(), newCARevokeCommand(), newCACRLCommand())
 	return cmd
 }
 
