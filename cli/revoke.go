@@ -221,8 +221,9 @@ the same command again skips the recorded batches. A batch that committed
 just before an interruption may be sent again; the chain skips commitments
 it has already revoked and reports them as already revoked.
 
-The effective time of a batch is --effective, or with --crl the latest
-revocation time among its entries, or else the latest block's time.
+The effective time is --effective, or else the latest block's time (the
+time of the report). It is never read from the CRL: nothing of J-LIS's
+revocation data but the commitments computed from it leaves this machine.
 
 Examples:
 

@@ -378,10 +378,10 @@ type BatchedRevocation struct {
 	// zero). Duplicates are merged.
 	Subjects []jpki.RevokedSubject
 	Reason   string
-	// Effective is the effective time of every batch. Zero: each batch's
-	// latest RevokedAt (every certificate in it was revoked by then), or the
-	// node's latest block time when none is known, never later than that
-	// block time.
+	// Effective is the effective time of every batch. Zero: the node's
+	// latest block time, the time of the report. It is never taken from a
+	// CRL's revocation dates: J-LIS revocation data stays with the revoker
+	// that received it.
 	Effective time.Time
 	// BatchSize is at most the chain's max_revocations_per_tx, which is the
 	// default.
@@ -484,7 +484,7 @@ func (c *Client) RevokeSubjectsBatched(ctx context.Context, req BatchedRevocatio
 			}
 			continue
 		}
-		effective, err := c.effectiveTime(ctx, req.Effective, part)
+		effective, err := c.effectiveTime(ctx, req.Effective)
 		if err != nil {
 			return res, err
 		}
@@ -528,7 +528,7 @@ func mergeSubjects(in []jpki.RevokedSubject) []jpki.RevokedSubject {
 
 // effectiveTime picks a batch's effective time (see
 // BatchedRevocation.Effective).
-func (c *Client) effectiveTime(ctx context.Context, fixed time.Time, part []jpki.RevokedSubject) (int64, error) {
+func (c *Client) effectiveTime(ctx context.Context, fixed time.Time) (int64, error) {
 	if !fixed.IsZero() {
 		return fixed.Unix(), nil
 	}
@@ -536,17 +536,7 @@ func (c *Client) effectiveTime(ctx context.Context, fixed time.Time, part []jpki
 	if err != nil {
 		return 0, c.rpcErr("status", err)
 	}
-	latest := st.SyncInfo.LatestBlockTime.Unix()
-	t := int64(0)
-	for _, s := range part {
-		if !s.RevokedAt.IsZero() {
-			t = max(t, s.RevokedAt.Unix())
-		}
-	}
-	if t == 0 || t > latest {
-		t = latest
-	}
-	return t, nil
+	return st.SyncInfo.LatestBlockTime.Unix(), nil
 }
 
 // ReadRevocationState reads a progress file; a missing file is (nil, nil).
