@@ -3,6 +3,7 @@ package app_test
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"testing"
 	"time"
@@ -249,5 +250,41 @@ func TestNoCertificateInState(t *testing.T) {
 	s := w.Subject(fixture.Alice)
 	if v, _ := tree.Get(chain.ClaimKey(s, "kyc")); v == nil {
 		t.Fatal("alice's claim is not stored under her commitment")
+	}
+}
+
+// TestRangePaging: a long range continues after the last key of a page.
+func TestRangePaging(t *testing.T) {
+	w := world(t)
+	a := openApp(t, t.TempDir())
+	defer a.Close()
+	initChain(t, a, w)
+	block(t, a, 1)
+	list := func(path string) []string {
+		q, _ := a.Query(ctx, &abci.RequestQuery{Path: path, Data: chain.MembersPrefix()})
+		if q.Code != 0 {
+			t.Fatalf("%s: %d %s", path, q.Code, q.Log)
+		}
+		var r chainpb.Range
+		if err := proto.Unmarshal(q.Value, &r); err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, kv := range r.Pairs {
+			ids = append(ids, string(kv.Key[1:]))
+		}
+		return ids
+	}
+	all := list(app.PathRange)
+	if len(all) != 3 {
+		t.Fatalf("members %v", all)
+	}
+	rest := list(app.PathRange + "/after/" + hex.EncodeToString(chain.MemberKey(all[0])))
+	if len(rest) != 2 || rest[0] != all[1] || rest[1] != all[2] {
+		t.Fatalf("after %s: %v, want %v", all[0], rest, all[1:])
+	}
+	q, _ := a.Query(ctx, &abci.RequestQuery{Path: app.PathRange + "/after/zz", Data: chain.MembersPrefix()})
+	if q.Code == 0 {
+		t.Fatal("a bad continuation key was accepted")
 	}
 }

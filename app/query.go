@@ -2,6 +2,7 @@ package app
 
 import (
 	"bytes"
+	"encoding/hex"
 	"fmt"
 	"strings"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/cosmos/iavl"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/idledger/idledger/chain"
 	"github.com/idledger/idledger/chain/chainpb"
 )
 
@@ -20,7 +22,8 @@ const (
 	// hash of the version answered, found in the header of the next block.
 	PathKey = "/key"
 	// PathRange lists the pairs under a prefix (data) in key order, at most
-	// RangeLimit of them, as a chainpb.Range.
+	// RangeLimit of them, as a chainpb.Range. PathRange + "/after/" + a hex
+	// key continues after that key.
 	PathRange = "/range"
 	// ProofOpIAVL is the ProofOp type of an ICS23 IAVL proof.
 	ProofOpIAVL = "ics23:iavl"
@@ -61,11 +64,18 @@ func (a *App) query(req *abci.RequestQuery) (*abci.ResponseQuery, error) {
 	if err != nil {
 		return nil, err
 	}
+	if after, ok := strings.CutPrefix(req.Path, PathRange+"/after/"); ok {
+		key, err := hex.DecodeString(after)
+		if err != nil || !bytes.HasPrefix(key, req.Data) {
+			return nil, qerr(queryCodeBadRequest, "%s/after/KEY: KEY must be hex and under the prefix", PathRange)
+		}
+		return queryRange(tree, req.Data, append(key, 0))
+	}
 	switch req.Path {
 	case PathKey:
 		return queryKey(tree, req.Data, req.Prove)
 	case PathRange:
-		return queryRange(tree, req.Data)
+		return queryRange(tree, req.Data, req.Data)
 	default:
 		return nil, qerr(queryCodeBadRequest, "unknown query path %q (want %s or %s)", req.Path, PathKey, PathRange)
 	}
@@ -109,13 +119,14 @@ func queryKey(tree *iavl.ImmutableTree, key []byte, prove bool) (*abci.ResponseQ
 	return res, nil
 }
 
-func queryRange(tree *iavl.ImmutableTree, prefix []byte) (*abci.ResponseQuery, error) {
+// queryRange lists the pairs under prefix from key start on.
+func queryRange(tree *iavl.ImmutableTree, prefix, start []byte) (*abci.ResponseQuery, error) {
 	if len(prefix) == 0 {
 		return nil, qerr(queryCodeBadRequest, "empty prefix")
 	}
 	out := &chainpb.Range{}
-	end := prefixEnd(prefix)
-	tree.IterateRange(prefix, end, true, func(k, v []byte) bool {
+	end := chain.PrefixEnd(prefix)
+	tree.IterateRange(start, end, true, func(k, v []byte) bool {
 		if len(out.Pairs) == RangeLimit {
 			out.More = true
 			return true
@@ -128,15 +139,4 @@ func queryRange(tree *iavl.ImmutableTree, prefix []byte) (*abci.ResponseQuery, e
 		return nil, qerr(queryCodeBadRequest, "encode: %v", err)
 	}
 	return &abci.ResponseQuery{Code: abci.CodeTypeOK, Key: prefix, Value: b, Height: tree.Version()}, nil
-}
-
-func prefixEnd(p []byte) []byte {
-	end := bytes.Clone(p)
-	for i := len(end) - 1; i >= 0; i-- {
-		if end[i] < 0xff {
-			end[i]++
-			return end[:i+1]
-		}
-	}
-	return nil
 }

@@ -15,6 +15,7 @@ package client
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -207,7 +208,12 @@ func (e *QueryError) Error() string {
 
 // query runs an ABCI query at the latest state.
 func (c *Client) query(ctx context.Context, path string, data []byte, prove bool) (*abci.ResponseQuery, error) {
-	res, err := c.rpc.ABCIQueryWithOptions(ctx, path, data, rpcclient.ABCIQueryOptions{Prove: prove})
+	return c.queryAt(ctx, path, data, prove, 0)
+}
+
+// queryAt runs an ABCI query at state height (0: the latest).
+func (c *Client) queryAt(ctx context.Context, path string, data []byte, prove bool, height int64) (*abci.ResponseQuery, error) {
+	res, err := c.rpc.ABCIQueryWithOptions(ctx, path, data, rpcclient.ABCIQueryOptions{Prove: prove, Height: height})
 	if err != nil {
 		return nil, c.rpcErr("query "+path, err)
 	}
@@ -232,20 +238,27 @@ func (c *Client) Get(ctx context.Context, key []byte) (value []byte, height int6
 }
 
 // Range lists the stored pairs under prefix, in key order, and the state
-// height they were read at.
+// height they were read at. Long ranges come in pages, all read at the
+// height of the first.
 func (c *Client) Range(ctx context.Context, prefix []byte) ([]*chainpb.KV, int64, error) {
-	r, err := c.query(ctx, PathRange, prefix, false)
-	if err != nil {
-		return nil, 0, err
+	var pairs []*chainpb.KV
+	path, height := PathRange, int64(0)
+	for {
+		r, err := c.queryAt(ctx, path, prefix, false, height)
+		if err != nil {
+			return nil, 0, err
+		}
+		var page chainpb.Range
+		if err := proto.Unmarshal(r.Value, &page); err != nil {
+			return nil, 0, fmt.Errorf("client: the node's range answer does not decode: %w", err)
+		}
+		pairs = append(pairs, page.Pairs...)
+		height = r.Height
+		if !page.More || len(page.Pairs) == 0 {
+			return pairs, height, nil
+		}
+		path = PathRange + "/after/" + hex.EncodeToString(page.Pairs[len(page.Pairs)-1].Key)
 	}
-	var out chainpb.Range
-	if err := proto.Unmarshal(r.Value, &out); err != nil {
-		return nil, 0, fmt.Errorf("client: the node's range answer does not decode: %w", err)
-	}
-	if out.More {
-		return nil, 0, fmt.Errorf("client: more than %d records under prefix %x; paging is not supported by the node yet", len(out.Pairs), prefix)
-	}
-	return out.Pairs, r.Height, nil
 }
 
 func decode[T any, P interface {

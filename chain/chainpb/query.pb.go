@@ -77,7 +77,8 @@ func (x *KV) GetValue() []byte {
 }
 
 // Range answers "/range": the pairs under a prefix in key order. more is set
-// when the answer stopped at the limit; ask again from after the last key.
+// when the answer stopped at the limit; "/range/after/HEXKEY" continues
+// after the last key.
 type Range struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Pairs         []*KV                  `protobuf:"bytes,1,rep,name=pairs,proto3" json:"pairs,omitempty"`
