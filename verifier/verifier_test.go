@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -26,16 +25,18 @@ import (
 
 // world is one running node with a feed publisher.
 type world struct {
-	e   *nodetest.Env
-	rpc *rpchttp.HTTP
-	c   *client.Client
-	pub *feed.Publisher
-	seq uint64
+	e         *nodetest.Env
+	rpc       *rpchttp.HTTP
+	c         *client.Client
+	feedAddrs []string
+	seq       uint64
 }
 
 func start(t testing.TB) *world {
 	t.Helper()
 	e := nodetest.New(t, "feed-test")
+	// The node publishes the feed itself, as `idledger start --feed-listen`.
+	e.StartOptions.Feed = &node.FeedOptions{ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"}}
 	e.Start(t)
 	rpc, err := rpchttp.New(e.URL, "/websocket")
 	if err != nil {
@@ -45,15 +46,7 @@ func start(t testing.TB) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub, err := feed.NewPublisher(feed.Options{RPC: rpc, ChainID: e.ChainID, KeyFile: filepath.Join(e.Dir, "feed.key"), PollInterval: 50 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); pub.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	return &world{e: e, rpc: rpc, c: c, pub: pub}
+	return &world{e: e, rpc: rpc, c: c, feedAddrs: e.Node.FeedAddrs()}
 }
 
 func (w *world) attest(t testing.TB, name, claimType string) (*testca.Holder, []byte) {
@@ -160,7 +153,7 @@ func subjectOf(h *testca.Holder) []byte {
 func TestFeed(t *testing.T) {
 	w := start(t)
 	dir := t.TempDir()
-	peers := w.pub.Addrs()
+	peers := w.feedAddrs
 
 	// A verifier anchored at block 1 over gossipsub.
 	v, stop := runVerifier(t, verifier.Options{Dir: dir, Peers: peers, TrustHeight: 1, TrustHash: w.checkpoint(t, 1)})

@@ -33,6 +33,8 @@ type Env struct {
 	// MemberKey is the operator member's key.
 	MemberKey ed25519.PrivateKey
 	LogFile   string
+	// StartOptions are passed to node.Start (LogWriter is set by Start).
+	StartOptions node.StartOptions
 
 	Node *node.Node
 	URL  string
@@ -107,7 +109,9 @@ func (e *Env) Start(t testing.TB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := node.Start(e.Home, node.StartOptions{LogWriter: f})
+	opts := e.StartOptions
+	opts.LogWriter = f
+	n, err := node.Start(e.Home, opts)
 	if err != nil {
 		f.Close()
 		e.dumpLog(t)
