@@ -540,6 +540,7 @@ func summarize(res *LoadResult, txs []*loadTx, sendStart, sendEnd time.Time, w *
 		}
 		refusals[k] = &Refusal{Stage: stage, Code: code, Count: 1, Example: example}
 	}
+	res.Refusals = []Refusal{}
 	var lat []time.Duration
 	var lastCommit time.Time
 	for _, tx := range txs {
