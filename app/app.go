@@ -214,20 +214,83 @@ func (a *App) decode(raw []byte) (*chain.Tx, error) {
 	return tx, nil
 }
 
-// PrepareProposal keeps the mempool's order; CheckTx already refused what
-// would fail, and FinalizeBlock gives any late failure its own code.
+// PrepareProposal builds the block from the mempool's transactions: it runs
+// them on a scratch view of the state and keeps those that apply, with each
+// member's transactions in sequence order. Gossip can reorder a member's
+// transactions in a mempool (two peers relay N and N+1 at once); a block
+// that carried N+1 before N would refuse N+1 for good and strand every later
+// transaction of that member. A transaction whose sequence is ahead waits
+// for its predecessor; one that cannot apply stays out (the mempool's
+// recheck drops it).
 func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposal) (*abci.ResponsePrepareProposal, error) {
-	txs := make([][]byte, 0, len(req.Txs))
-	var size int64
-	for _, tx := range req.Txs {
-		if size+int64(len(tx)) > req.MaxTxBytes {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var base chain.Store = readStore{emptyTree()}
+	if a.committed != nil {
+		base = readStore{a.committed}
+	}
+	st := newOverlay(base)
+	env := chain.Env{ChainID: a.chainID, Height: req.Height, Time: req.Time.Unix()}
+	chain.BeginBlock(st, env)
+	var (
+		out     [][]byte
+		size    int64
+		waiting = map[string][]*chain.Tx{} // by member: sequence ahead of state
+		raws    = map[*chain.Tx][]byte{}
+	)
+	apply := func(tx *chain.Tx) error {
+		raw := raws[tx]
+		if size+int64(len(raw)) > req.MaxTxBytes {
+			return errBlockFull
+		}
+		env.TxIndex = uint32(len(out))
+		if _, err := a.machine.Deliver(st, env, tx); err != nil {
+			return err
+		}
+		out = append(out, raw)
+		size += int64(len(raw))
+		return nil
+	}
+	for _, raw := range req.Txs {
+		tx, err := a.decode(raw)
+		if err != nil {
+			continue
+		}
+		raws[tx] = raw
+		err = apply(tx)
+		if errors.Is(err, errBlockFull) {
 			break
 		}
-		size += int64(len(tx))
-		txs = append(txs, tx)
+		signer := tx.Body.Signer
+		if chain.CodeOf(err) == chain.CodeBadSequence {
+			if m := chain.GetMember(st, signer); m != nil && tx.Body.Sequence > m.Sequence {
+				waiting[signer] = append(waiting[signer], tx)
+			}
+			continue
+		}
+		if err != nil || signer == "" {
+			continue
+		}
+		// The member moved on: its waiting successors may apply now.
+		for progress := true; progress && len(waiting[signer]) > 0; {
+			progress = false
+			next := chain.GetMember(st, signer)
+			for i, w := range waiting[signer] {
+				if next == nil || w.Body.Sequence != next.Sequence {
+					continue
+				}
+				waiting[signer] = append(waiting[signer][:i], waiting[signer][i+1:]...)
+				if apply(w) == nil {
+					progress = true
+				}
+				break
+			}
+		}
 	}
-	return &abci.ResponsePrepareProposal{Txs: txs}, nil
+	return &abci.ResponsePrepareProposal{Txs: out}, nil
 }
+
+var errBlockFull = errors.New("block full")
 
 // ProcessProposal accepts every proposal: invalid transactions are recorded
 // with their refusal code, which is deterministic on every node.

@@ -288,3 +288,33 @@ func TestRangePaging(t *testing.T) {
 		t.Fatal("a bad continuation key was accepted")
 	}
 }
+
+// TestPrepareProposalOrdersSequences: a proposer whose mempool holds a
+// member's transactions out of order (gossip can do that) proposes them in
+// sequence order, and leaves out what cannot apply.
+func TestPrepareProposalOrdersSequences(t *testing.T) {
+	w := world(t)
+	a := openApp(t, t.TempDir())
+	defer a.Close()
+	initChain(t, a, w)
+	block(t, a, 1)
+	txs := attestTxs(t, w, fixture.Alice, fixture.Bob, fixture.Expired, fixture.Alice)
+	// txs[3] is sequence 3 but alice's "kyc" again: valid. txs[2] (expired
+	// card) can never apply, so txs[3] waits for a sequence 2 that never
+	// comes and stays out too.
+	skipped, _ := w.AttestTx(fixture.Attest{Holder: fixture.Bob, Sequence: 9})
+	in := [][]byte{txs[1], []byte("junk"), txs[0], txs[3], txs[2], skipped}
+	res, err := a.PrepareProposal(ctx, &abci.RequestPrepareProposal{Txs: in, MaxTxBytes: 1 << 20, Height: 2, Time: fixture.Now.Add(2 * time.Second)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Txs) != 2 || !bytes.Equal(res.Txs[0], txs[0]) || !bytes.Equal(res.Txs[1], txs[1]) {
+		t.Fatalf("proposal has %d txs, want alice's (seq 0) then bob's (seq 1)", len(res.Txs))
+	}
+	fb := block(t, a, 2, res.Txs...)
+	for i, r := range fb.TxResults {
+		if r.Code != 0 {
+			t.Fatalf("tx %d of the proposal refused: %d %s", i, r.Code, r.Log)
+		}
+	}
+}
