@@ -15,20 +15,12 @@ import (
 	"github.com/idledger/idledger/chain/chainpb"
 )
 
-// Query paths.
+// Query paths: see chain.PathKey and chain.PathRange.
 const (
-	// PathKey reads one stored value; data is the key. With prove, the answer
-	// carries an ICS23 proof (existence or non-existence) against the app
-	// hash of the version answered, found in the header of the next block.
-	PathKey = "/key"
-	// PathRange lists the pairs under a prefix (data) in key order, at most
-	// RangeLimit of them, as a chainpb.Range. PathRange + "/after/" + a hex
-	// key continues after that key.
-	PathRange = "/range"
-	// ProofOpIAVL is the ProofOp type of an ICS23 IAVL proof.
-	ProofOpIAVL = "ics23:iavl"
-	// RangeLimit bounds a /range answer.
-	RangeLimit = 1000
+	PathKey     = chain.PathKey
+	PathRange   = chain.PathRange
+	ProofOpIAVL = chain.ProofOpIAVL
+	RangeLimit  = chain.RangeLimit
 )
 
 // Query codes.

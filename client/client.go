@@ -34,12 +34,11 @@ import (
 	"github.com/idledger/idledger/chain/chainpb"
 )
 
-// Query paths of the idledger app.
+// Query paths of the idledger app (see package chain).
 const (
-	PathKey   = "/key"
-	PathRange = "/range"
-	// ProofOpIAVL is the type of the one proof op of a proven "/key" answer.
-	ProofOpIAVL = "ics23:iavl"
+	PathKey     = chain.PathKey
+	PathRange   = chain.PathRange
+	ProofOpIAVL = chain.ProofOpIAVL
 )
 
 // DefaultNodeURL is the RPC address of a node started with the defaults.
