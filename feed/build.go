@@ -27,12 +27,6 @@ type RPC interface {
 	ABCIQueryWithOptions(ctx context.Context, path string, data cmtbytes.HexBytes, opts rpcclient.ABCIQueryOptions) (*coretypes.ResultABCIQuery, error)
 }
 
-// Query path and proof op type of the idledger app (app/query.go).
-const (
-	pathKey     = "/key"
-	proofOpIAVL = "ics23:iavl"
-)
-
 // Builder builds updates from a node's RPC. It remembers the last validator
 // set and anchor set it sent, to send them again only when they change.
 type Builder struct {
@@ -162,7 +156,7 @@ func (b *Builder) validators(ctx context.Context, height int64) (*cmttypes.Valid
 
 // proven reads key at state version with its proof.
 func (b *Builder) proven(ctx context.Context, key []byte, version int64) (*feedpb.FeedEntry, error) {
-	r, err := b.rpc.ABCIQueryWithOptions(ctx, pathKey, key, rpcclient.ABCIQueryOptions{Height: version, Prove: true})
+	r, err := b.rpc.ABCIQueryWithOptions(ctx, chain.PathKey, key, rpcclient.ABCIQueryOptions{Height: version, Prove: true})
 	if err != nil {
 		return nil, fmt.Errorf("feed: query %x at %d: %w", key, version, err)
 	}
@@ -170,8 +164,8 @@ func (b *Builder) proven(ctx context.Context, key []byte, version int64) (*feedp
 	if q.Code != abci.CodeTypeOK {
 		return nil, fmt.Errorf("feed: query %x at %d: %s (code %d)", key, version, q.Log, q.Code)
 	}
-	if q.Height != version || q.ProofOps == nil || len(q.ProofOps.Ops) != 1 || q.ProofOps.Ops[0].Type != proofOpIAVL {
-		return nil, fmt.Errorf("feed: query %x at %d: the node answered for %d without one %s proof", key, version, q.Height, proofOpIAVL)
+	if q.Height != version || q.ProofOps == nil || len(q.ProofOps.Ops) != 1 || q.ProofOps.Ops[0].Type != chain.ProofOpIAVL {
+		return nil, fmt.Errorf("feed: query %x at %d: the node answered for %d without one %s proof", key, version, q.Height, chain.ProofOpIAVL)
 	}
 	return &feedpb.FeedEntry{Key: bytes.Clone(key), Value: q.Value, Proof: q.ProofOps.Ops[0].Data}, nil
 }
