@@ -71,6 +71,7 @@ func (f *testnetInitFlags) add(fs *pflag.FlagSet) {
 	fs.StringVar(&f.opts.ChainID, "chain-id", testnet.DefaultChainID, "chain ID")
 	fs.IntVar(&f.opts.BasePort, "base-port", testnet.DefaultBasePort, "node 0's p2p port; node I uses BASE+10I (p2p), +1 (RPC), +4 (Prometheus); 0 picks free ports")
 	fs.StringVar(&f.opts.App, "app", testnet.AppIdledger, "application: idledger, or kvstore for load comparisons")
+	fs.StringVar(&f.opts.Transport, "transport", testnet.TransportComet, "validators' p2p transport: comet (CometBFT's TCP), or libp2p (CometBFT's experimental go-libp2p, QUIC over UDP; see docs/testnet.md)")
 	_ = fs.MarkHidden("app")
 }
 
@@ -80,7 +81,7 @@ func newTestnetUpCommand() *cobra.Command {
 		timeout time.Duration
 	)
 	cmd := &cobra.Command{
-		Use:   "up [--validators N] [--holders M] [--dir DIR]",
+		Use:   "up [--validators N] [--holders M] [--dir DIR] [--transport comet|libp2p]",
 		Short: "Make (if needed) and run a testnet in the foreground",
 		Long: `Up makes a testnet in DIR, unless DIR already holds one, and runs it: every
 node starts as its own process ("idledger start --home DIR/nodeI"), up waits
@@ -92,7 +93,8 @@ Run again on the same DIR, up restarts the same network where it stopped.
 Examples:
 
   idledger testnet up
-  idledger testnet up --validators 1 --dir /tmp/tn`,
+  idledger testnet up --validators 1 --dir /tmp/tn
+  idledger testnet up --transport libp2p --dir /tmp/tn-libp2p   # experimental`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			dir := f.opts.Dir
@@ -101,7 +103,7 @@ Examples:
 				if err != nil {
 					return err
 				}
-				for _, name := range []string{"validators", "holders", "chain-id", "base-port", "app"} {
+				for _, name := range []string{"validators", "holders", "chain-id", "base-port", "app", "transport"} {
 					if cmd.Flags().Changed(name) {
 						return usagef("%s already holds a %d-validator testnet, which up restarts as it is; --%s applies only to a new one (remove %s, or give another --dir)", dir, len(m.Nodes), name, dir)
 					}
@@ -127,7 +129,7 @@ func newTestnetInitCommand() *cobra.Command {
 		output *output
 	)
 	cmd := &cobra.Command{
-		Use:   "init [--validators N] [--holders M] [--dir DIR]",
+		Use:   "init [--validators N] [--holders M] [--dir DIR] [--transport comet|libp2p]",
 		Short: "Make a testnet without starting it",
 		Long: `Init makes a testnet in DIR (created if needed; refused if not empty): a test
 JPKI CA and M card holders; for each of N validators a node home with its
@@ -140,6 +142,13 @@ with idledger testnet start.
 Ports: node I listens on BASE+10I for p2p, BASE+10I+1 for RPC and
 BASE+10I+4 for Prometheus metrics (BASE is --base-port, 26656 by default, so
 node 0 has CometBFT's usual ports); --base-port 0 picks free ports.
+
+Transport: --transport comet (default) is CometBFT's own p2p over TCP, with
+peer filtering by the application. --transport libp2p runs the validators on
+CometBFT's experimental go-libp2p transport: QUIC over UDP on the same p2p
+port numbers, every other node as a persistent bootstrap peer named by its
+libp2p ID (in the manifest), no peer exchange, and no peer filtering
+(CometBFT does not apply it on libp2p); see docs/testnet.md.
 
 Example:
 
@@ -155,7 +164,7 @@ Example:
 				return err
 			}
 			return output.print(cmd.OutOrStdout(), m, func(w io.Writer) {
-				fmt.Fprintf(w, "Made a %d-validator testnet (chain %s) in %s\n", len(m.Nodes), m.ChainID, f.opts.Dir)
+				fmt.Fprintf(w, "Made a %d-validator testnet (chain %s, %s transport) in %s\n", len(m.Nodes), m.ChainID, m.TransportName(), f.opts.Dir)
 				printNodeTable(w, m, nil)
 				fmt.Fprintf(w, "Start it with: idledger testnet start --dir %s\n", f.opts.Dir)
 			})
@@ -222,7 +231,11 @@ func runTestnet(cmd *cobra.Command, dir string, timeout time.Duration) error {
 		}
 		return err
 	}
-	fmt.Fprintf(stdout, "\nTestnet %s is running: %d validators\n", n.Manifest.ChainID, len(n.Manifest.Nodes))
+	transport := ""
+	if n.Manifest.TransportName() == testnet.TransportLibP2P {
+		transport = " on the libp2p transport (QUIC over UDP; experimental)"
+	}
+	fmt.Fprintf(stdout, "\nTestnet %s is running: %d validators%s\n", n.Manifest.ChainID, len(n.Manifest.Nodes), transport)
 	printNodeTable(stdout, n.Manifest, n)
 	printNextSteps(stdout, dir, n.Manifest)
 

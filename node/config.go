@@ -12,6 +12,8 @@ import (
 	"time"
 
 	cmtcfg "github.com/cometbft/cometbft/config"
+	"github.com/cometbft/cometbft/lp2p"
+	cmtp2p "github.com/cometbft/cometbft/p2p"
 	"github.com/spf13/viper"
 )
 
@@ -45,8 +47,18 @@ type ConfigOptions struct {
 	// Prometheus metrics at http://PrometheusAddr/metrics. "" keeps them off.
 	PrometheusAddr string
 	// PersistentPeers are the peers to stay connected to, each
-	// "NODEID@host:port".
+	// "NODEID@host:port". Not with LibP2P.
 	PersistentPeers []string
+	// LibP2P runs p2p on CometBFT's go-libp2p transport ([p2p.libp2p],
+	// experimental in CometBFT v0.40) instead of its own: QUIC on P2PAddr's
+	// port over UDP, no peer exchange, and peers only from LibP2PPeers.
+	// CometBFT does not apply filter_peers on this transport: any node that
+	// can reach the port may connect (docs/testnet.md).
+	LibP2P bool
+	// LibP2PPeers are, with LibP2P, the peers to connect to and reconnect
+	// to (persistent bootstrap peers), each "PEERID@host:port" where PEERID
+	// is the peer's libp2p ID (LibP2PID of its node key).
+	LibP2PPeers []string
 	// Fast shortens the consensus timeouts (FastConsensus) for tests and
 	// local testnets: a block every quarter second instead of every second.
 	Fast bool
@@ -99,6 +111,15 @@ func NewConfig(home string, o ConfigOptions) *cmtcfg.Config {
 	c.P2P.ListenAddress = "tcp://" + p2p
 	c.P2P.ExternalAddress = p2p
 	c.P2P.PersistentPeers = strings.Join(o.PersistentPeers, ",")
+	if o.LibP2P {
+		c.P2P.LibP2PConfig.Enabled = true
+		c.P2P.PexReactor = false // CometBFT turns it off anyway, with a log line
+		for _, p := range o.LibP2PPeers {
+			id, addr, _ := strings.Cut(p, "@")
+			c.P2P.LibP2PConfig.BootstrapPeers = append(c.P2P.LibP2PConfig.BootstrapPeers,
+				cmtcfg.LibP2PBootstrapPeer{Host: addr, ID: id, Persistent: true})
+		}
+	}
 	c.P2P.AddrBookStrict = false
 	c.P2P.AllowDuplicateIP = true
 	c.FilterPeers = true
@@ -138,12 +159,39 @@ func ValidateConfigOptions(o ConfigOptions) error {
 			return fmt.Errorf("node: persistent peer %q: want NODEID@host:port", p)
 		}
 	}
+	switch {
+	case o.LibP2P && len(o.PersistentPeers) > 0:
+		return errors.New("node: persistent peers are not used on the libp2p transport; give libp2p peers (PEERID@host:port)")
+	case !o.LibP2P && len(o.LibP2PPeers) > 0:
+		return errors.New("node: libp2p peers given without the libp2p transport")
+	}
+	for _, p := range o.LibP2PPeers {
+		id, addr, ok := strings.Cut(p, "@")
+		if !ok || checkHostPort(addr) != nil {
+			return fmt.Errorf("node: libp2p peer %q: want PEERID@host:port", p)
+		}
+		if _, err := lp2p.AddrInfoFromHostAndID(addr, id); err != nil {
+			return fmt.Errorf("node: libp2p peer %q: %w", p, err)
+		}
+	}
 	switch o.LogFormat {
 	case "", cmtcfg.LogFormatPlain, cmtcfg.LogFormatJSON:
 	default:
 		return fmt.Errorf("node: log format %q: want plain or json", o.LogFormat)
 	}
 	return nil
+}
+
+// LibP2PID is the libp2p peer ID ("12D3KooW...") of a node key: what
+// CometBFT's libp2p transport identifies the node by, and what its peers
+// name it by in LibP2PPeers. Like the node ID it derives from the key alone
+// (the ID embeds the ed25519 public key, of which the node ID is a hash).
+func LibP2PID(k *cmtp2p.NodeKey) (string, error) {
+	id, err := lp2p.IDFromPrivateKey(k.PrivKey)
+	if err != nil {
+		return "", fmt.Errorf("node: %w", err)
+	}
+	return id.String(), nil
 }
 
 func checkHostPort(addr string) error {

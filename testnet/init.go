@@ -51,33 +51,55 @@ const (
 	AppKVStore  = "kvstore"
 )
 
+// Transports the validators can talk over: CometBFT's own (TCP, the
+// default) or its experimental go-libp2p one (QUIC over UDP, on the same
+// port numbers).
+const (
+	TransportComet  = "comet"
+	TransportLibP2P = "libp2p"
+)
+
 // ValidatorPower is every testnet validator's voting power.
 const ValidatorPower = 10
 
 // Manifest is DIR/testnet.json: what Init made. Paths are relative to DIR.
 type Manifest struct {
-	Version int       `json:"version"`
-	ChainID string    `json:"chain_id"`
-	App     string    `json:"app"`
-	Created time.Time `json:"created"`
-	CADir   string    `json:"ca_dir"`
-	Holders []string  `json:"holders"`
-	Nodes   []Node    `json:"nodes"`
+	Version int    `json:"version"`
+	ChainID string `json:"chain_id"`
+	App     string `json:"app"`
+	// Transport is TransportComet or TransportLibP2P; "" (manifests made
+	// before there was a choice) means TransportComet.
+	Transport string    `json:"transport,omitempty"`
+	Created   time.Time `json:"created"`
+	CADir     string    `json:"ca_dir"`
+	Holders   []string  `json:"holders"`
+	Nodes     []Node    `json:"nodes"`
 }
 
 // Node is one validator of a testnet.
 type Node struct {
-	Name       string `json:"name"`
-	Home       string `json:"home"`
-	NodeID     string `json:"node_id"`
-	Member     string `json:"member"`
-	RPC        string `json:"rpc"` // host:port
-	P2P        string `json:"p2p"` // host:port
+	Name   string `json:"name"`
+	Home   string `json:"home"`
+	NodeID string `json:"node_id"`
+	Member string `json:"member"`
+	RPC    string `json:"rpc"` // host:port
+	P2P    string `json:"p2p"` // host:port (UDP for libp2p's QUIC)
+	// LibP2PID is the node's libp2p peer ID, on a libp2p testnet.
+	LibP2PID   string `json:"libp2p_id,omitempty"`
 	Prometheus string `json:"prometheus"`
 }
 
 // RPCURL is the node's RPC URL.
 func (n Node) RPCURL() string { return "http://" + n.RPC }
+
+// TransportName is m's transport, TransportComet when the manifest names
+// none.
+func (m *Manifest) TransportName() string {
+	if m.Transport == "" {
+		return TransportComet
+	}
+	return m.Transport
+}
 
 // InitOptions describe a new testnet.
 type InitOptions struct {
@@ -94,6 +116,8 @@ type InitOptions struct {
 	BasePort int
 	// App is AppIdledger (default) or AppKVStore.
 	App string
+	// Transport is TransportComet (default) or TransportLibP2P.
+	Transport string
 	// Progress, if set, receives a line per step.
 	Progress io.Writer
 }
@@ -126,6 +150,9 @@ func Init(opts InitOptions) (m *Manifest, err error) {
 	if opts.App == "" {
 		opts.App = AppIdledger
 	}
+	if opts.Transport == "" {
+		opts.Transport = TransportComet
+	}
 	switch {
 	case opts.Validators < 1 || opts.Validators > MaxValidators:
 		return nil, fmt.Errorf("testnet: %d validators: want 1 to %d", opts.Validators, MaxValidators)
@@ -133,6 +160,8 @@ func Init(opts InitOptions) (m *Manifest, err error) {
 		return nil, fmt.Errorf("testnet: %d holders: want 1 to %d", opts.Holders, MaxHolders)
 	case opts.App != AppIdledger && opts.App != AppKVStore:
 		return nil, fmt.Errorf("testnet: app %q: want %s or %s", opts.App, AppIdledger, AppKVStore)
+	case opts.Transport != TransportComet && opts.Transport != TransportLibP2P:
+		return nil, fmt.Errorf("testnet: transport %q: want %s or %s", opts.Transport, TransportComet, TransportLibP2P)
 	case opts.BasePort < 0 || opts.BasePort+10*opts.Validators > 65535:
 		return nil, fmt.Errorf("testnet: base port %d: want 0 (free ports) or 1-%d", opts.BasePort, 65535-10*opts.Validators)
 	}
@@ -158,12 +187,13 @@ func Init(opts InitOptions) (m *Manifest, err error) {
 		}
 	}()
 
-	ports, err := allocatePorts(opts.BasePort, opts.Validators)
+	libp2p := opts.Transport == TransportLibP2P
+	ports, err := allocatePorts(opts.BasePort, opts.Validators, libp2p)
 	if err != nil {
 		return nil, err
 	}
 
-	m = &Manifest{Version: 1, ChainID: opts.ChainID, App: opts.App, Created: time.Now().UTC().Truncate(time.Second), CADir: "ca"}
+	m = &Manifest{Version: 1, ChainID: opts.ChainID, App: opts.App, Transport: opts.Transport, Created: time.Now().UTC().Truncate(time.Second), CADir: "ca"}
 	fmt.Fprintf(progress, "making a test JPKI CA and %d card holders in %s\n", opts.Holders, filepath.Join(opts.Dir, m.CADir))
 	ca, err := testca.Init(filepath.Join(opts.Dir, m.CADir), testca.InitOptions{})
 	if err != nil {
@@ -185,7 +215,7 @@ func Init(opts InitOptions) (m *Manifest, err error) {
 			Prometheus: ports[i][2],
 		}
 		n.Home = n.Name
-		c := nodeConfig(filepath.Join(opts.Dir, n.Home), n, nil)
+		c := nodeConfig(filepath.Join(opts.Dir, n.Home), n, libp2p, nil)
 		if err := node.WriteConfig(c); err != nil {
 			return nil, fmt.Errorf("testnet: %w", err)
 		}
@@ -193,6 +223,11 @@ func Init(opts InitOptions) (m *Manifest, err error) {
 			return nil, fmt.Errorf("testnet: %w", err)
 		}
 		n.NodeID = keys[i].NodeID()
+		if libp2p {
+			if n.LibP2PID, err = node.LibP2PID(keys[i].NodeKey); err != nil {
+				return nil, fmt.Errorf("testnet: %w", err)
+			}
+		}
 		cfgs[i] = c
 		m.Nodes = append(m.Nodes, n)
 	}
@@ -200,11 +235,15 @@ func Init(opts InitOptions) (m *Manifest, err error) {
 	for i, n := range m.Nodes {
 		var peers []string
 		for j, p := range m.Nodes {
-			if j != i {
+			switch {
+			case j == i:
+			case libp2p:
+				peers = append(peers, p.LibP2PID+"@"+p.P2P)
+			default:
 				peers = append(peers, p.NodeID+"@"+p.P2P)
 			}
 		}
-		cfgs[i] = nodeConfig(filepath.Join(opts.Dir, n.Home), n, peers)
+		cfgs[i] = nodeConfig(filepath.Join(opts.Dir, n.Home), n, libp2p, peers)
 		if err := node.WriteConfig(cfgs[i]); err != nil {
 			return nil, fmt.Errorf("testnet: %w", err)
 		}
@@ -226,17 +265,24 @@ func Init(opts InitOptions) (m *Manifest, err error) {
 }
 
 // nodeConfig is a testnet node's CometBFT configuration: node.NewConfig
-// with fast consensus, then a mempool and p2p rates sized for testnet load.
-func nodeConfig(home string, n Node, peers []string) *cmtcfg.Config {
-	c := node.NewConfig(home, node.ConfigOptions{
-		Moniker:         n.Name,
-		RPCAddr:         n.RPC,
-		P2PAddr:         n.P2P,
-		PrometheusAddr:  n.Prometheus,
-		PersistentPeers: peers,
-		Fast:            true,
-		LogLevel:        "info",
-	})
+// with fast consensus, the peers as persistent peers (or, with libp2p, as
+// persistent libp2p bootstrap peers), then a mempool and p2p rates sized
+// for testnet load.
+func nodeConfig(home string, n Node, libp2p bool, peers []string) *cmtcfg.Config {
+	o := node.ConfigOptions{
+		Moniker:        n.Name,
+		RPCAddr:        n.RPC,
+		P2PAddr:        n.P2P,
+		PrometheusAddr: n.Prometheus,
+		Fast:           true,
+		LogLevel:       "info",
+	}
+	if libp2p {
+		o.LibP2P, o.LibP2PPeers = true, peers
+	} else {
+		o.PersistentPeers = peers
+	}
+	c := node.NewConfig(home, o)
 	c.Mempool.Size = 50000
 	c.Mempool.CacheSize = 200000
 	c.P2P.SendRate = 50 << 20
@@ -316,23 +362,38 @@ func checkEmptyDir(dir string) (created bool, err error) {
 
 // allocatePorts returns each node's p2p, RPC and Prometheus addresses:
 // from base (checked free) or, when base is 0, free ports the system picks.
-func allocatePorts(base, n int) ([][3]string, error) {
+// With udpP2P the p2p port must be free for UDP as well (libp2p's QUIC).
+func allocatePorts(base, n int, udpP2P bool) ([][3]string, error) {
 	out := make([][3]string, n)
+	var held []io.Closer
+	defer func() {
+		for _, l := range held {
+			l.Close()
+		}
+	}()
 	if base == 0 {
-		var ls []net.Listener
-		defer func() {
-			for _, l := range ls {
-				l.Close()
-			}
-		}()
 		for i := range out {
 			for j := range out[i] {
-				l, err := net.Listen("tcp", "127.0.0.1:0")
-				if err != nil {
-					return nil, fmt.Errorf("testnet: finding a free port: %w", err)
+				for try := 0; ; try++ {
+					l, err := net.Listen("tcp", "127.0.0.1:0")
+					if err != nil {
+						return nil, fmt.Errorf("testnet: finding a free port: %w", err)
+					}
+					held = append(held, l)
+					addr := l.Addr().String()
+					if j == 0 && udpP2P {
+						u, err := net.ListenPacket("udp", addr)
+						if err != nil {
+							if try < 20 {
+								continue // free for TCP only; another
+							}
+							return nil, fmt.Errorf("testnet: finding a free UDP port: %w", err)
+						}
+						held = append(held, u)
+					}
+					out[i][j] = addr
+					break
 				}
-				ls = append(ls, l)
-				out[i][j] = l.Addr().String()
 			}
 		}
 		return out, nil
@@ -341,10 +402,18 @@ func allocatePorts(base, n int) ([][3]string, error) {
 		for j, off := range []int{0, 1, 4} {
 			addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(base+10*i+off))
 			l, err := net.Listen("tcp", addr)
+			if err == nil {
+				held = append(held, l)
+				if j == 0 && udpP2P {
+					var u net.PacketConn
+					if u, err = net.ListenPacket("udp", addr); err == nil {
+						held = append(held, u)
+					}
+				}
+			}
 			if err != nil {
 				return nil, fmt.Errorf("testnet: port %s is taken (another testnet or node running?); choose other ports with a different base port, or 0 for free ones", addr)
 			}
-			l.Close()
 			out[i][j] = addr
 		}
 	}

@@ -15,8 +15,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cometbft/cometbft/p2p"
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 
+	"github.com/idledger/idledger/node"
 	"github.com/idledger/idledger/node/nodetest"
 	"github.com/idledger/idledger/testca"
 	"github.com/idledger/idledger/testnet"
@@ -57,7 +59,8 @@ type tn struct {
 
 // TestFaults runs the fault scenario on a 4-validator testnet
 // whose nodes are separate idledger processes, through RPC and the
-// idledger command only:
+// idledger command only, once on each transport (CometBFT's own, then its
+// go-libp2p one), one after the other:
 //
 //  1. an attestation through node 0 reads back valid, with proofs, through node 3;
 //  2. with one validator killed (SIGKILL), blocks keep coming and an attestation commits;
@@ -68,12 +71,24 @@ func TestFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a 4-validator testnet")
 	}
+	for _, transport := range []string{testnet.TransportComet, testnet.TransportLibP2P} {
+		t.Run(transport, func(t *testing.T) { testFaults(t, transport) })
+	}
+}
+
+func testFaults(t *testing.T, transport string) {
 	ctx, cancel := context.WithTimeout(t.Context(), 150*time.Second)
 	defer cancel()
 	x := &tn{t: t, ctx: ctx, dir: filepath.Join(nodetest.TempDir(t), "tn")}
-	m, err := testnet.Init(testnet.InitOptions{Dir: x.dir, Validators: 4, Holders: 1, ChainID: "faults"})
+	m, err := testnet.Init(testnet.InitOptions{Dir: x.dir, Validators: 4, Holders: 1, ChainID: "faults", Transport: transport})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if got := m.TransportName(); got != transport {
+		t.Fatalf("manifest transport %q, want %q", got, transport)
+	}
+	if transport == testnet.TransportLibP2P {
+		x.wantLibP2P(m)
 	}
 	x.holders = filepath.Join(x.dir, m.CADir, testca.HoldersDir)
 	if x.net, err = testnet.Open(x.dir, testnet.OpenOptions{Binary: binary}); err != nil {
@@ -116,14 +131,16 @@ func TestFaults(t *testing.T) {
 	t.Logf("2: node 2 killed; blocks went on past %d and attestation %s committed at height %d", h+3, a2.ID, a2.Height)
 
 	// 3. Restart it: it catches up and all four agree.
+	restarted := time.Now()
 	if err := x.net.StartNode(2); err != nil {
 		t.Fatal(err)
 	}
 	all := []int{0, 1, 2, 3}
 	h = x.maxHeight(live)
 	x.waitHeight(all, h+1, 45*time.Second)
+	caughtUp := time.Since(restarted)
 	agreed := x.agree(all)
-	t.Logf("3: node 2 restarted; all four have block %d with app hash %X", agreed.height, agreed.appHash)
+	t.Logf("3: node 2 restarted and caught up in %s; all four have block %d with app hash %X", caughtUp.Round(100*time.Millisecond), agreed.height, agreed.appHash)
 
 	// 4. Stop two of four: no new blocks, no fork.
 	for _, i := range []int{2, 3} {
@@ -145,12 +162,14 @@ func TestFaults(t *testing.T) {
 	t.Logf("4: two stopped; nodes 0 and 1 halted at height %d with the same block %X", halted, before.blockHash)
 
 	// Bring them back: blocks resume and nothing committed is lost.
+	restarted = time.Now()
 	for _, i := range []int{2, 3} {
 		if err := x.net.StartNode(i); err != nil {
 			t.Fatal(err)
 		}
 	}
 	x.waitHeight(all, halted+3, 60*time.Second)
+	resumed := time.Since(restarted)
 	for _, i := range all {
 		hd := x.header(i, halted)
 		if !bytes.Equal(hd.Hash(), before.blockHash) {
@@ -160,7 +179,7 @@ func TestFaults(t *testing.T) {
 	after := x.agree(all)
 	x.wantValid(2, "kyc")
 	x.wantValid(3, "age-over-18")
-	t.Logf("4: back; blocks resumed to height %d, all agree (app hash %X), both attestations read valid", after.height, after.appHash)
+	t.Logf("4: back; all four at height %d within %s, all agree (app hash %X), both attestations read valid", after.height, resumed.Round(100*time.Millisecond), after.appHash)
 
 	// The load command on the same testnet, briefly: everything it sends
 	// commits and the state checks out.
@@ -190,10 +209,42 @@ func TestInitRefusesNonEmptyDir(t *testing.T) {
 	for _, o := range []testnet.InitOptions{
 		{Dir: t.TempDir(), Validators: testnet.MaxValidators + 1},
 		{Dir: t.TempDir(), App: "other"},
+		{Dir: t.TempDir(), Transport: "tcp"},
 		{Dir: t.TempDir(), BasePort: 65530},
 	} {
 		if _, err := testnet.Init(o); err == nil {
 			t.Errorf("Init(%+v) succeeded", o)
+		}
+	}
+}
+
+// wantLibP2P checks that a libp2p testnet's homes say so: CometBFT's
+// libp2p transport on, PEX off, no persistent peers, and every other node
+// as a persistent bootstrap peer by its libp2p ID at its p2p address.
+func (x *tn) wantLibP2P(m *testnet.Manifest) {
+	x.t.Helper()
+	for i, n := range m.Nodes {
+		c, err := node.LoadConfig(filepath.Join(x.dir, n.Home))
+		if err != nil {
+			x.t.Fatal(err)
+		}
+		lc := c.P2P.LibP2PConfig
+		if !lc.Enabled || c.P2P.PexReactor || c.P2P.PersistentPeers != "" || len(lc.BootstrapPeers) != len(m.Nodes)-1 {
+			x.t.Fatalf("%s: libp2p %v, pex %v, persistent peers %q, %d bootstrap peers; want libp2p, no pex, none, %d",
+				n.Name, lc.Enabled, c.P2P.PexReactor, c.P2P.PersistentPeers, len(lc.BootstrapPeers), len(m.Nodes)-1)
+		}
+		for _, bp := range lc.BootstrapPeers {
+			k := slices.IndexFunc(m.Nodes, func(p testnet.Node) bool { return p.LibP2PID == bp.ID })
+			if k < 0 || k == i || m.Nodes[k].P2P != bp.Host || !bp.Persistent {
+				x.t.Fatalf("%s: bootstrap peer %+v is not another node, persistent, at its p2p address", n.Name, bp)
+			}
+		}
+		key, err := p2p.LoadNodeKey(c.NodeKeyFile())
+		if err != nil {
+			x.t.Fatal(err)
+		}
+		if id, err := node.LibP2PID(key); err != nil || id != n.LibP2PID || string(key.ID()) != n.NodeID {
+			x.t.Fatalf("%s: libp2p ID %s (%v), node ID %s from the node key; manifest %s, %s", n.Name, id, err, key.ID(), n.LibP2PID, n.NodeID)
 		}
 	}
 }
