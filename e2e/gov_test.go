@@ -150,7 +150,7 @@ func TestGovernanceOnTestnet(t *testing.T) {
 		t.Fatal(err)
 	}
 	wctx, wcancel := context.WithTimeout(ctx, 60*time.Second)
-	nodetest.WaitHeight(wctx, t, "http://"+rpc5, st.SyncInfo.LatestBlockHeight)
+	nodetest.WaitCaughtUp(wctx, t, "http://"+rpc5, st.SyncInfo.LatestBlockHeight)
 	wcancel()
 
 	// Attest as org4 through its own node.

@@ -235,11 +235,20 @@ func (p *PluginSigner) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	stdout, err := cmd.StdoutPipe()
+	// Our own pipe rather than cmd.StdoutPipe: Wait closes that one as soon
+	// as the plugin exits, racing the reader for its last frames (and for
+	// the EOF that says "plugin exited").
+	stdout, stdoutW, err := os.Pipe()
 	if err != nil {
+		stdin.Close()
 		return err
 	}
-	if err := cmd.Start(); err != nil {
+	cmd.Stdout = stdoutW
+	err = cmd.Start()
+	stdoutW.Close()
+	if err != nil {
+		stdin.Close()
+		stdout.Close()
 		return fmt.Errorf("signer: starting plugin %s: %w", p.name, err)
 	}
 	p.debugf("started %s (pid %d)", p.path, cmd.Process.Pid)
@@ -247,6 +256,7 @@ func (p *PluginSigner) start(ctx context.Context) error {
 	p.frames = make(chan frameResult)
 	p.waitErr = make(chan error, 1)
 	go func(frames chan<- frameResult) {
+		defer stdout.Close()
 		r := pluginwire.NewReader(stdout)
 		for {
 			m, err := r.ReadMsg()

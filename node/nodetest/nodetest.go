@@ -180,3 +180,25 @@ func (e *Env) dumpLog(t testing.TB) {
 	}
 	t.Logf("last lines of %s:\n%s", e.LogFile, strings.Join(lines, "\n"))
 }
+
+// WaitCaughtUp waits until the node at url has reached height h and left
+// block sync for consensus (its RPC refuses transactions while it catches
+// up).
+func WaitCaughtUp(ctx context.Context, t testing.TB, url string, h int64) {
+	t.Helper()
+	c, err := rpchttp.New(url, "/websocket")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		st, err := c.Status(ctx)
+		if err == nil && st.SyncInfo.LatestBlockHeight >= h && !st.SyncInfo.CatchingUp {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("node %s did not catch up to height %d: %v (last error %v)", url, h, ctx.Err(), err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
