@@ -148,24 +148,11 @@ func (c *Client) Attest(ctx context.Context, req AttestRequest) (*AttestResult, 
 	if len(req.ClaimHash) != sha256.Size {
 		return nil, fmt.Errorf("client: attest: the claim hash is %d bytes, want %d (SHA-256)", len(req.ClaimHash), sha256.Size)
 	}
-	chainID := req.ChainID
-	if chainID == "" {
-		var err error
-		if chainID, err = c.ChainID(ctx); err != nil {
-			return nil, err
-		}
+	chainID, err := c.chainIDOr(ctx, req.ChainID)
+	if err != nil {
+		return nil, err
 	}
-	pub := req.MemberKey.Public().(ed25519.PublicKey)
-	var mem *chainpb.Member
-	var err error
-	if req.MemberID == "" {
-		mem, err = c.MemberByKey(ctx, pub)
-	} else {
-		mem, err = c.Member(ctx, req.MemberID)
-		if err == nil && !pub.Equal(ed25519.PublicKey(mem.PubKey)) {
-			err = fmt.Errorf("client: the member key is not member %q's registered key", mem.Id)
-		}
-	}
+	mem, err := c.resolveMember(ctx, MemberAuth{ID: req.MemberID, Key: req.MemberKey})
 	if err != nil {
 		return nil, err
 	}
