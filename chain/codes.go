@@ -37,7 +37,7 @@ const (
 	CodeCertBadAlgorithm    Code = 29
 	CodeCertBadSignature    Code = 30
 	CodeBadSubjectSig       Code = 31
-	CodeBadAnchor           Code = 32 // a trust anchor that is not a JPKI CA (governance)
+	CodeBadAnchor           Code = 32 // jpki.ReasonBadAnchor (an add_anchor action with one is refused as CodeInvalidAction)
 
 	// Attest rules.
 	CodeSubjectRevoked     Code = 40 // the subject's commitment is revoked
