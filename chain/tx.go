@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/idledger/idledger/chain/chainpb"
+	"github.com/idledger/idledger/privacy"
 )
 
 // SignPurpose is the purpose tag in front of every transaction's sign bytes;
@@ -116,6 +117,16 @@ func hasUnknown(m proto.Message) bool {
 	return found
 }
 
+// noMyNumber refuses text the ledger would record in the clear when it
+// carries what looks like a My Number (個人番号), which idledger never
+// records in any form.
+func noMyNumber(field, text string) error {
+	if d, found := privacy.FindMyNumber([]byte(text)); found {
+		return refuse(CodeInvalidField, "%s carries what looks like a My Number (%s): the ledger never records one", field, privacy.Mask(d))
+	}
+	return nil
+}
+
 func checkForm(tx *Tx) error {
 	b := tx.Body
 	memberSigned := b.Signer != ""
@@ -144,6 +155,9 @@ func checkForm(tx *Tx) error {
 		if !ValidClaimType(a.ClaimType) {
 			return refuse(CodeInvalidField, "claim type %q: want 1-%d characters of a-z 0-9 . _ -", a.ClaimType, MaxClaimTypeLen)
 		}
+		if err := noMyNumber("claim type", a.ClaimType); err != nil {
+			return err
+		}
 		if len(a.ClaimHash) != sha256.Size {
 			return refuse(CodeInvalidField, "claim hash is %d bytes, want %d", len(a.ClaimHash), sha256.Size)
 		}
@@ -158,6 +172,9 @@ func checkForm(tx *Tx) error {
 		}
 		if len(r.Reason) > MaxReasonLen {
 			return refuse(CodeInvalidField, "reason over %d bytes", MaxReasonLen)
+		}
+		if err := noMyNumber("reason", r.Reason); err != nil {
+			return err
 		}
 		if !memberSigned {
 			if len(r.SubjectCertificate) == 0 || len(r.SubjectCertificate) > MaxCertSize {
@@ -182,6 +199,9 @@ func checkForm(tx *Tx) error {
 		}
 		if len(r.Reason) > MaxReasonLen {
 			return refuse(CodeInvalidField, "reason over %d bytes", MaxReasonLen)
+		}
+		if err := noMyNumber("reason", r.Reason); err != nil {
+			return err
 		}
 	case *chainpb.TxBody_Propose, *chainpb.TxBody_Vote:
 		if !memberSigned {

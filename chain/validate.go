@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/idledger/idledger/chain/chainpb"
+	"github.com/idledger/idledger/privacy"
 )
 
 // ValidateParams checks parameter ranges. governors is the number of
@@ -33,6 +34,11 @@ func ValidateParams(p *chainpb.Params, governors int) error {
 func ValidateMember(m *chainpb.Member) error {
 	if !ValidMemberID(m.Id) {
 		return fmt.Errorf("id %q: want 1-32 characters of a-z 0-9 -, starting with a letter or digit", m.Id)
+	}
+	for _, f := range []struct{ name, text string }{{"id", m.Id}, {"name", m.Name}} {
+		if d, found := privacy.FindMyNumber([]byte(f.text)); found {
+			return fmt.Errorf("%s carries what looks like a My Number (%s): the ledger never records one", f.name, privacy.Mask(d))
+		}
 	}
 	if len(m.PubKey) != ed25519.PublicKeySize {
 		return fmt.Errorf("pub_key: want a %d-byte ed25519 key, got %d bytes", ed25519.PublicKeySize, len(m.PubKey))

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/idledger/idledger/client"
+	"github.com/idledger/idledger/privacy"
 	"github.com/idledger/idledger/signer"
 )
 
@@ -30,6 +31,7 @@ func newAttestCommand() *cobra.Command {
 	var (
 		nodeURL, signerSpec, memberKeyFile, memberID string
 		claimType, claimFile, claimHash, notAfter    string
+		notMyNumber                                  bool
 		chainID                                      string
 		timeout                                      time.Duration
 		output                                       *output
@@ -45,7 +47,11 @@ sequence number. It prints the attestation ID and the block height once the
 transaction is committed.
 
 The claim itself stays off the ledger: only its SHA-256 is recorded, from
---claim-file (hashed) or --claim-hash (64 hex digits).
+--claim-file (hashed) or --claim-hash (64 hex digits). A claim file that
+holds what looks like a My Number (12 digits with a valid check digit) is
+refused: a hash of a My Number is still a My Number on the ledger. About one
+12-digit number in eleven passes the check digit by chance; if yours is a
+ticket or account number, say so with --not-my-number.
 
 Signers:
 
@@ -70,7 +76,7 @@ Example:
 			if err := requireFlags(cmd, "signer", "member-key", "claim-type"); err != nil {
 				return err
 			}
-			hash, err := claimHashFrom(cmd, claimFile, claimHash)
+			hash, err := claimHashFrom(cmd, claimFile, claimHash, notMyNumber)
 			if err != nil {
 				return err
 			}
@@ -132,6 +138,7 @@ Example:
 	f.StringVar(&claimType, "claim-type", "", "claim type, 1-64 of a-z 0-9 . _ - (required)")
 	f.StringVar(&claimFile, "claim-file", "", "file whose SHA-256 is the claim hash")
 	f.StringVar(&claimHash, "claim-hash", "", "the claim hash, 64 hex digits")
+	f.BoolVar(&notMyNumber, "not-my-number", false, "the claim file's 12-digit number is not a My Number (see above)")
 	f.StringVar(&notAfter, "not-after", "", "when the attestation lapses, RFC 3339 (default: 30 days, at most the certificate's expiry)")
 	f.StringVar(&chainID, "chain-id", "", "sign for this chain ID (default: the node's)")
 	f.DurationVar(&timeout, "timeout", time.Minute, "how long to wait for the commit")
@@ -139,7 +146,7 @@ Example:
 	return cmd
 }
 
-func claimHashFrom(cmd *cobra.Command, file, hexHash string) ([]byte, error) {
+func claimHashFrom(cmd *cobra.Command, file, hexHash string, notMyNumber bool) ([]byte, error) {
 	switch {
 	case file != "" && hexHash != "":
 		return nil, usagef("give --claim-file or --claim-hash, not both")
@@ -147,6 +154,10 @@ func claimHashFrom(cmd *cobra.Command, file, hexHash string) ([]byte, error) {
 		b, err := os.ReadFile(file)
 		if err != nil {
 			return nil, err
+		}
+		if d, found := privacy.FindMyNumber(b); found && !notMyNumber {
+			return nil, fmt.Errorf("%s holds what looks like a My Number (%s): idledger never records one, not even hashed; "+
+				"take it out of the claim, or pass --not-my-number if it is another 12-digit number", file, privacy.Mask(d))
 		}
 		h := sha256.Sum256(b)
 		return h[:], nil
