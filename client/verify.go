@@ -250,6 +250,11 @@ func (c *Client) genesisCheckpoint(ctx context.Context, chainID string, doc *cmt
 	}
 	res, err := c.rpc.Commit(ctx, &height)
 	if err != nil {
+		if st, serr := c.rpc.Status(ctx); serr == nil && st.SyncInfo.EarliestBlockHeight > height {
+			return 0, nil, fmt.Errorf("client: verifying from the genesis needs block %d, which this node pruned (it keeps blocks from %d on: "+
+				"the chain's block_retention); verify from a recent block you trust instead: --trust-height H --trust-hash HASH",
+				height, st.SyncInfo.EarliestBlockHeight)
+		}
 		return 0, nil, c.rpcErr("commit", err)
 	}
 	sh := res.SignedHeader
