@@ -2,6 +2,7 @@ package testnet
 
 import (
 	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -82,7 +83,11 @@ type Node struct {
 	Home   string `json:"home"`
 	NodeID string `json:"node_id"`
 	Member string `json:"member"`
-	RPC    string `json:"rpc"` // host:port
+	// LoadMembers are extra attester members whose transactions testnet
+	// load sends to this node, each its own sender with its own sequence
+	// (keys in HOME/config/load_member_K.pem).
+	LoadMembers []string `json:"load_members,omitempty"`
+	RPC         string   `json:"rpc"` // host:port
 	P2P    string `json:"p2p"` // host:port (UDP for libp2p's QUIC)
 	// LibP2PID is the node's libp2p peer ID, on a libp2p testnet.
 	LibP2PID   string `json:"libp2p_id,omitempty"`
@@ -301,11 +306,24 @@ func testnetGenesis(opts InitOptions, m *Manifest, keys []*node.Keys) (*cmttypes
 	st := &genesis.AppState{Params: params, Anchors: anchors}
 	var vals []cmttypes.GenesisValidator
 	for i, k := range keys {
-		n := m.Nodes[i]
+		n := &m.Nodes[i]
 		mem := k.GenesisMember(n.Member, "Testnet organisation "+strconv.Itoa(i), append([]string(nil), chain.AllRoles...))
 		mem.ValidatorKeys = [][]byte{k.Validator.Key.PubKey.Bytes()}
 		st.Members = append(st.Members, mem)
 		vals = append(vals, k.GenesisValidator(n.Name, ValidatorPower))
+		for j := 1; j <= LoadMembersPerNode; j++ {
+			_, key, err := ed25519.GenerateKey(rand.Reader)
+			if err != nil {
+				return nil, fmt.Errorf("testnet: %w", err)
+			}
+			if err := client.WriteMemberKey(loadMemberKeyPath(opts.Dir, *n, j), key); err != nil {
+				return nil, fmt.Errorf("testnet: %w", err)
+			}
+			id := fmt.Sprintf("%s-l%d", n.Member, j)
+			n.LoadMembers = append(n.LoadMembers, id)
+			st.Members = append(st.Members, genesis.Member{ID: id, Name: "load sender " + strconv.Itoa(j) + " of " + n.Member,
+				PubKey: key.Public().(ed25519.PublicKey), Roles: []string{chain.RoleAttester}})
+		}
 	}
 	doc, err := genesis.NewDoc(m.ChainID, time.Now().UTC().Truncate(time.Millisecond), vals, st)
 	if err != nil {
@@ -465,4 +483,17 @@ func Exists(dir string) bool {
 // MemberKey reads node i's member key (its organisation's ed25519 key).
 func (m *Manifest) MemberKey(dir string, i int) (ed25519.PrivateKey, error) {
 	return client.ReadMemberKey(node.MemberKeyPath(filepath.Join(dir, m.Nodes[i].Home)))
+}
+
+// LoadMembersPerNode is how many load-sender members testnet init makes
+// for each node besides its organisation.
+const LoadMembersPerNode = 3
+
+func loadMemberKeyPath(dir string, n Node, j int) string {
+	return filepath.Join(dir, n.Home, "config", fmt.Sprintf("load_member_%d.pem", j))
+}
+
+// LoadMemberKey reads the key of node i's j-th load member (1-based).
+func (m *Manifest) LoadMemberKey(dir string, i, j int) (ed25519.PrivateKey, error) {
+	return client.ReadMemberKey(loadMemberKeyPath(dir, m.Nodes[i], j))
 }

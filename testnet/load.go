@@ -2,6 +2,7 @@ package testnet
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
@@ -169,6 +170,7 @@ func (d Duration) D() time.Duration { return time.Duration(d) }
 type loadTx struct {
 	raw    []byte
 	target int // index into the run's targets
+	lane   int // the sender (member, node) that sends it
 	// For checks: the subject commitment and claim type (idledger), or the
 	// key and value (kvstore).
 	subject   []byte
@@ -190,8 +192,9 @@ type loadTx struct {
 // Load runs a load test on the running testnet in opts.Dir: it prepares
 // Rate×Duration transactions (for idledger, Attest transactions signed with
 // the holders' keys and the target nodes' members, on every core), sends
-// them at Rate, spread round-robin over the target nodes with each
-// member's transactions in order (broadcast_tx_sync), watches the blocks
+// them at Rate, spread round-robin over the lanes (each target node's
+// organisation and load members, one sender each, each member's
+// transactions in order with broadcast_tx_sync), watches the blocks
 // of the first target node for them, and reports throughput, latency and
 // refusals. For a kvstore testnet it sends random key=value transactions
 // of the size of an Attest transaction instead.
@@ -290,11 +293,11 @@ func Load(ctx context.Context, opts LoadOptions) (*LoadResult, error) {
 	sendDeadline := sendStart.Add(2*opts.Duration + 5*time.Second)
 	var sentCount atomic.Int64
 	var wg sync.WaitGroup
-	for t := range opts.Nodes {
+	for l := range g.lanes {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			send(ctx, rpcs[t], w, t, len(opts.Nodes), sendStart, opts.Rate, sendDeadline, &sentCount)
+			send(ctx, rpcs[l%len(opts.Nodes)], w, l, g.lanes, sendStart, opts.Rate, sendDeadline, &sentCount)
 		}()
 	}
 	tick := time.NewTicker(time.Second)
@@ -349,7 +352,7 @@ waiting:
 	return res, ctx.Err()
 }
 
-// send broadcasts target t's transactions (t, t+n, t+2n, ...) in order,
+// send broadcasts lane t's transactions (t, t+n, t+2n, ...) in order,
 // transaction k at start + k/rate, until deadline.
 func send(ctx context.Context, c *rpchttp.HTTP, w *watcher, t, n int, start time.Time, rate float64, deadline time.Time, count *atomic.Int64) {
 	txs := w.txs
@@ -624,10 +627,35 @@ type generator struct {
 	ca         *testca.CA
 	holders    []*testca.Holder
 	signers    []signer.Signer
-	memberKeys [][]byte // ed25519 private keys, by target
-	members    []string
-	seq0       []uint64
+	memberKeys [][]byte // ed25519 private keys, by lane
+	members    []string // by lane
+	seq0       []uint64 // by lane
 	notAfter   int64
+
+	// lanes are the senders: lane l sends to target l % len(opts.Nodes),
+	// signed by its own member (idledger), so that a node gets several
+	// ordered streams at once.
+	lanes int
+}
+
+// setLanes counts the senders: each target node's organisation plus its
+// load members (as many as every target has).
+func (g *generator) setLanes() {
+	per := 1 + LoadMembersPerNode
+	for _, i := range g.opts.Nodes {
+		per = min(per, 1+len(g.m.Nodes[i].LoadMembers))
+	}
+	g.lanes = per * len(g.opts.Nodes)
+}
+
+// laneMember names lane l's member and node index.
+func (g *generator) laneMember(l int) (member string, nodeIdx, j int) {
+	n := len(g.opts.Nodes)
+	nodeIdx, j = g.opts.Nodes[l%n], l/n
+	if j == 0 {
+		return g.m.Nodes[nodeIdx].Member, nodeIdx, 0
+	}
+	return g.m.Nodes[nodeIdx].LoadMembers[j-1], nodeIdx, j
 }
 
 func (g *generator) setup(ctx context.Context) error {
@@ -648,11 +676,19 @@ func (g *generator) setup(ctx context.Context) error {
 		g.signers = append(g.signers, s)
 	}
 	g.notAfter = time.Now().Add(7 * 24 * time.Hour).Unix()
+	g.setLanes()
 	if g.m.App != AppIdledger {
 		return nil
 	}
-	for _, i := range g.opts.Nodes {
-		key, err := g.m.MemberKey(g.opts.Dir, i)
+	for l := range g.lanes {
+		id, i, j := g.laneMember(l)
+		var key ed25519.PrivateKey
+		var err error
+		if j == 0 {
+			key, err = g.m.MemberKey(g.opts.Dir, i)
+		} else {
+			key, err = g.m.LoadMemberKey(g.opts.Dir, i, j)
+		}
 		if err != nil {
 			return err
 		}
@@ -660,9 +696,9 @@ func (g *generator) setup(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		mem, err := c.Member(ctx, g.m.Nodes[i].Member)
+		mem, err := c.Member(ctx, id)
 		if err != nil {
-			return fmt.Errorf("testnet: reading member %s's sequence from %s: %w", g.m.Nodes[i].Member, g.m.Nodes[i].Name, err)
+			return fmt.Errorf("testnet: reading member %s's sequence from %s: %w", id, g.m.Nodes[i].Name, err)
 		}
 		g.memberKeys = append(g.memberKeys, key)
 		g.members = append(g.members, mem.Id)
@@ -675,7 +711,7 @@ func (g *generator) setup(ctx context.Context) error {
 func (g *generator) prepare(ctx context.Context) ([]*loadTx, error) {
 	txs := make([]*loadTx, g.total)
 	if g.m.App != AppIdledger {
-		sample, err := g.attestTx(ctx, nil, 0, 0)
+		sample, err := g.attestTx(ctx, nil, 0)
 		if err != nil {
 			return nil, err
 		}
@@ -699,7 +735,7 @@ func (g *generator) prepare(ctx context.Context) ([]*loadTx, error) {
 				if k >= g.total || ctx.Err() != nil {
 					return
 				}
-				tx, err := g.attestTx(ctx, ca, k, len(g.opts.Nodes))
+				tx, err := g.attestTx(ctx, ca, k)
 				if err != nil {
 					errs <- err
 					return
@@ -732,22 +768,23 @@ func (g *generator) prepare(ctx context.Context) ([]*loadTx, error) {
 	}
 }
 
-// attestTx builds transaction k: target k%n, holder k%len(holders). With
+// attestTx builds transaction k: lane k%lanes, holder k%len(holders). With
 // ca nil it builds a sample for its size (sequence 0, holder 1's
 // certificate).
-func (g *generator) attestTx(ctx context.Context, ca *testca.CA, k, n int) (*loadTx, error) {
+func (g *generator) attestTx(ctx context.Context, ca *testca.CA, k int) (*loadTx, error) {
 	h := k % len(g.holders)
 	holder := g.holders[h]
 	certDER := holder.CertDER
 	claimType := "load"
-	var target int
+	var target, lane int
 	var seq uint64
 	var memberKey []byte
 	member := "org0"
 	if ca != nil {
-		target = k % n
-		seq = g.seq0[target] + uint64(k/n)
-		memberKey, member = g.memberKeys[target], g.members[target]
+		lane = k % g.lanes
+		target = lane % len(g.opts.Nodes)
+		seq = g.seq0[lane] + uint64(k/g.lanes)
+		memberKey, member = g.memberKeys[lane], g.members[lane]
 		switch g.opts.Subjects {
 		case SubjectsFresh:
 			c, err := ca.Issue(testca.IssueOptions{Name: fmt.Sprintf("load-%s-%d", g.run, k), Key: holder.Key})
@@ -785,7 +822,7 @@ func (g *generator) attestTx(ctx context.Context, ca *testca.CA, k, n int) (*loa
 	if err != nil {
 		return nil, err
 	}
-	tx := &loadTx{raw: raw, target: target, claimType: claimType}
+	tx := &loadTx{raw: raw, target: target, lane: lane, claimType: claimType}
 	if cert, err := x509.ParseCertificate(certDER); err == nil {
 		c := jpki.Commitment(cert.RawIssuer, cert.SerialNumber)
 		tx.subject = c[:]
@@ -801,8 +838,8 @@ func (g *generator) kvTx(k, size int) *loadTx {
 	v := make([]byte, (vlen+1)/2)
 	_, _ = rand.Read(v)
 	value := hex.EncodeToString(v)[:vlen]
-	target := k % len(g.opts.Nodes)
-	return &loadTx{raw: []byte(key + "=" + value), target: target, subject: []byte(key), claimType: value}
+	lane := k % g.lanes
+	return &loadTx{raw: []byte(key + "=" + value), target: lane % len(g.opts.Nodes), lane: lane, subject: []byte(key), claimType: value}
 }
 
 // appCheck checks the state after a run.
@@ -894,7 +931,7 @@ func (g *generator) appCheck(ctx context.Context, txs []*loadTx, res *LoadResult
 	for t, id := range g.members {
 		n := 0
 		for _, tx := range committed {
-			if tx.target == t {
+			if tx.lane == t {
 				n++
 			}
 		}
