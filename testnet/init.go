@@ -88,7 +88,7 @@ type Node struct {
 	// (keys in HOME/config/load_member_K.pem).
 	LoadMembers []string `json:"load_members,omitempty"`
 	RPC         string   `json:"rpc"` // host:port
-	P2P    string `json:"p2p"` // host:port (UDP for libp2p's QUIC)
+	P2P         string   `json:"p2p"` // host:port (UDP for libp2p's QUIC)
 	// LibP2PID is the node's libp2p peer ID, on a libp2p testnet.
 	LibP2PID   string `json:"libp2p_id,omitempty"`
 	Prometheus string `json:"prometheus"`
