@@ -133,6 +133,14 @@ func Start(home string, opts StartOptions) (*Node, error) {
 		ga.Close()
 		return nil, fmt.Errorf("node: %w", err)
 	}
+	if c.P2P.LibP2PEnabled() && c.FilterPeers {
+		if err := gateLibP2P(cmt, ga, logger.With("module", "p2p-gate")); err != nil {
+			closeUnstarted(cmt)
+			dbs.closeAll()
+			ga.Close()
+			return nil, err
+		}
+	}
 	if err := cmt.Start(); err != nil {
 		closeUnstarted(cmt)
 		dbs.closeAll()
