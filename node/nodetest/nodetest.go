@@ -145,21 +145,7 @@ func (e *Env) Stop(t testing.TB) {
 // WaitHeight waits until the node at url has committed block h.
 func WaitHeight(ctx context.Context, t testing.TB, url string, h int64) {
 	t.Helper()
-	c, err := rpchttp.New(url, "/websocket")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		st, err := c.Status(ctx)
-		if err == nil && st.SyncInfo.LatestBlockHeight >= h {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("node %s did not reach height %d: %v (last error %v)", url, h, ctx.Err(), err)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
+	waitStatus(ctx, t, url, h, false)
 }
 
 func (e *Env) dumpLog(t testing.TB) {
@@ -186,18 +172,25 @@ func (e *Env) dumpLog(t testing.TB) {
 // up).
 func WaitCaughtUp(ctx context.Context, t testing.TB, url string, h int64) {
 	t.Helper()
+	waitStatus(ctx, t, url, h, true)
+}
+
+// waitStatus polls the node's status until it reached height h (and, with
+// caughtUp, left block sync).
+func waitStatus(ctx context.Context, t testing.TB, url string, h int64, caughtUp bool) {
+	t.Helper()
 	c, err := rpchttp.New(url, "/websocket")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for {
 		st, err := c.Status(ctx)
-		if err == nil && st.SyncInfo.LatestBlockHeight >= h && !st.SyncInfo.CatchingUp {
+		if err == nil && st.SyncInfo.LatestBlockHeight >= h && !(caughtUp && st.SyncInfo.CatchingUp) {
 			return
 		}
 		select {
 		case <-ctx.Done():
-			t.Fatalf("node %s did not catch up to height %d: %v (last error %v)", url, h, ctx.Err(), err)
+			t.Fatalf("node %s did not reach height %d (caught up: %v): %v (last error %v)", url, h, caughtUp, ctx.Err(), err)
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
