@@ -38,7 +38,13 @@ type Member struct {
 	// validator members' node IDs may peer.
 	NodeIds []string `protobuf:"bytes,5,rep,name=node_ids,json=nodeIds,proto3" json:"node_ids,omitempty"`
 	// sequence is the next sequence number the member's transactions must use.
-	Sequence      uint64 `protobuf:"varint,6,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	Sequence uint64 `protobuf:"varint,6,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	// added_height and added_tx_index place the governance transaction that
+	// added this member record (0 for genesis members). Rights over earlier
+	// attestations made under the same ID (a member removed and added again
+	// with a new key) do not pass to this record.
+	AddedHeight   int64  `protobuf:"varint,30,opt,name=added_height,json=addedHeight,proto3" json:"added_height,omitempty"`
+	AddedTxIndex  uint32 `protobuf:"varint,31,opt,name=added_tx_index,json=addedTxIndex,proto3" json:"added_tx_index,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -111,6 +117,20 @@ func (x *Member) GetNodeIds() []string {
 func (x *Member) GetSequence() uint64 {
 	if x != nil {
 		return x.Sequence
+	}
+	return 0
+}
+
+func (x *Member) GetAddedHeight() int64 {
+	if x != nil {
+		return x.AddedHeight
+	}
+	return 0
+}
+
+func (x *Member) GetAddedTxIndex() uint32 {
+	if x != nil {
+		return x.AddedTxIndex
 	}
 	return 0
 }
@@ -1182,14 +1202,16 @@ var File_idledger_v1_state_proto protoreflect.FileDescriptor
 
 const file_idledger_v1_state_proto_rawDesc = "" +
 	"\n" +
-	"\x17idledger/v1/state.proto\x12\vidledger.v1\"\x92\x01\n" +
+	"\x17idledger/v1/state.proto\x12\vidledger.v1\"\xdb\x01\n" +
 	"\x06Member\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x17\n" +
 	"\apub_key\x18\x03 \x01(\fR\x06pubKey\x12\x14\n" +
 	"\x05roles\x18\x04 \x03(\tR\x05roles\x12\x19\n" +
 	"\bnode_ids\x18\x05 \x03(\tR\anodeIds\x12\x1a\n" +
-	"\bsequence\x18\x06 \x01(\x04R\bsequence\"C\n" +
+	"\bsequence\x18\x06 \x01(\x04R\bsequence\x12!\n" +
+	"\fadded_height\x18\x1e \x01(\x03R\vaddedHeight\x12$\n" +
+	"\x0eadded_tx_index\x18\x1f \x01(\rR\faddedTxIndex\"C\n" +
 	"\vTrustAnchor\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12 \n" +
 	"\vcertificate\x18\x02 \x01(\fR\vcertificate\"\xfa\x02\n" +
