@@ -95,3 +95,15 @@ func memberSince(mem *chainpb.Member, id []byte) bool {
 	}
 	return bytes.Compare(id, AttestationID(mem.AddedHeight, mem.AddedTxIndex)) > 0
 }
+
+// CertValidAt reports whether the certificate tx carries (if any) passes
+// its JPKI checks against st and is valid at time t (Unix seconds). Its
+// verdict comes from the cache when CheckTx checked the certificate.
+func (m *Machine) CertValidAt(st Store, tx *Tx, t int64) bool {
+	der := SubjectCertificate(tx)
+	if der == nil {
+		return true
+	}
+	cert, err := m.checkCert(st, der, GetParams(st).AllowSigningCertificates)
+	return err == nil && cert.ValidAt(unixTime(t)) == nil
+}
