@@ -394,7 +394,7 @@ func getValidator(st Store, pub []byte) *chainpb.Validator {
 
 // checkPowerChange refuses a change that would leave no validator.
 func (m *Machine) checkPowerChange(st Store, pubs [][]byte, power int64) error {
-	if power > 0 {
+	if power > 0 || len(pubs) == 0 {
 		return nil
 	}
 	left := 0
