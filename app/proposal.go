@@ -119,7 +119,7 @@ func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposa
 	var (
 		out     [][]byte
 		size    int64
-		next    = map[string]uint64{}       // by member: the sequence the block needs next
+		next    = map[string]uint64{}      // by member: the sequence the block needs next
 		waiting = map[string][]*chain.Tx{} // by member: sequence ahead
 	)
 	add := func(tx *chain.Tx) bool {
