@@ -306,10 +306,14 @@ func abciEvents(evs []chain.Event) []abci.Event {
 // decoding errors; Verify's verdicts go to the machine's caches only.
 func (a *App) verifyAll(base chain.Store, chainID string, raws [][]byte) ([]*chain.Tx, []error) {
 	txs, errs := make([]*chain.Tx, len(raws)), make([]error, len(raws))
+	var v *chain.Verifier
+	if base != nil {
+		v = a.machine.NewVerifier(base)
+	}
 	work := func(i int) {
 		txs[i], errs[i] = a.decode(raws[i], chainID)
-		if errs[i] == nil && base != nil {
-			_ = a.machine.Verify(base, txs[i])
+		if errs[i] == nil && v != nil {
+			_ = v.Verify(txs[i], 0)
 		}
 	}
 	workers := min(runtime.GOMAXPROCS(0), len(raws))

@@ -16,20 +16,19 @@ import (
 // codes. PrepareProposal builds only blocks that pass it, so an honest
 // proposal is never refused.
 type proposalCheck struct {
-	m            *chain.Machine
-	base         chain.Store // the committed state the block builds on; nil before the first block
-	allowSigning bool
-	seen         map[[32]byte]bool
+	v    *chain.Verifier // nil before the first block
+	at   int64           // with at > 0, certificates must be valid at this time (PrepareProposal)
+	seen map[[32]byte]bool
 	// governance is set once the block holds a proposal or a vote: after it
 	// member keys, trust anchors and parameters may differ from base's, so
 	// later transactions get only the checks that do not depend on them.
 	governance bool
 }
 
-func newProposalCheck(m *chain.Machine, base chain.Store) *proposalCheck {
-	pc := &proposalCheck{m: m, base: base, seen: map[[32]byte]bool{}}
+func newProposalCheck(m *chain.Machine, base chain.Store, at int64) *proposalCheck {
+	pc := &proposalCheck{at: at, seen: map[[32]byte]bool{}}
 	if base != nil {
-		pc.allowSigning = chain.GetParams(base).AllowSigningCertificates
+		pc.v = m.NewVerifier(base)
 	}
 	return pc
 }
@@ -43,13 +42,14 @@ func (pc *proposalCheck) admit(tx *chain.Tx) error {
 	if pc.seen[tx.Hash] {
 		return fmt.Errorf("transaction %X appears twice", tx.Hash[:8])
 	}
-	if !pc.allowSigning && chain.CarriesSigningCertificate(tx) {
-		return fmt.Errorf("transaction %X carries a JPKI signing certificate (personal data), which the parameters keep off the chain", tx.Hash[:8])
-	}
-	if pc.base != nil && !pc.governance {
-		if err := pc.m.Verify(pc.base, tx); err != nil {
+	if pc.v != nil && !pc.governance {
+		// The certificate check refuses signing certificates unless the
+		// parameters allow them.
+		if err := pc.v.Verify(tx, pc.at); err != nil {
 			return fmt.Errorf("transaction %X: %w", tx.Hash[:8], err)
 		}
+	} else if (pc.v == nil || !pc.v.AllowSigning()) && chain.CarriesSigningCertificate(tx) {
+		return fmt.Errorf("transaction %X carries a JPKI signing certificate (personal data), which the parameters keep off the chain", tx.Hash[:8])
 	}
 	pc.seen[tx.Hash] = true
 	if chain.IsGovernance(tx) {
@@ -84,7 +84,7 @@ func (a *App) ProcessProposal(_ context.Context, req *abci.RequestProcessProposa
 		base = nil
 	}
 	txs, errs := a.verifyAll(base, chainID, req.Txs)
-	pc := newProposalCheck(a.machine, base)
+	pc := newProposalCheck(a.machine, base, 0)
 	for i := range req.Txs {
 		err := errs[i]
 		if err == nil {
@@ -114,8 +114,7 @@ func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposa
 	if base != nil && chain.ChainID(base) == "" {
 		base = nil
 	}
-	pc := newProposalCheck(a.machine, base)
-	at := req.Time.Unix()
+	pc := newProposalCheck(a.machine, base, req.Time.Unix())
 	var (
 		out     [][]byte
 		size    int64
@@ -127,10 +126,7 @@ func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposa
 			return false
 		}
 		if pc.admit(tx) != nil {
-			return false
-		}
-		if base != nil && !a.machine.CertValidAt(base, tx, at) {
-			// Refused in FinalizeBlock anyway; a fresh one may come.
+			// Expired certificates too: refused in FinalizeBlock anyway.
 			return false
 		}
 		out = append(out, tx.Raw)

@@ -188,7 +188,10 @@ func (m *Machine) anchors(st Store) *anchorSet {
 // checkCert runs the time-independent JPKI checks on a certificate, once per
 // (anchor set, policy, certificate).
 func (m *Machine) checkCert(st Store, der []byte, allowSigning bool) (*jpki.Certificate, error) {
-	as := m.anchors(st)
+	return m.checkCertWith(m.anchors(st), der, allowSigning)
+}
+
+func (m *Machine) checkCertWith(as *anchorSet, der []byte, allowSigning bool) (*jpki.Certificate, error) {
 	h := sha256.New()
 	h.Write(as.digest[:])
 	if allowSigning {

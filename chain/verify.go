@@ -20,9 +20,35 @@ import (
 // member key, anchors and parameters it used are what Deliver will use
 // unless a governance transaction changes them in between.
 func (m *Machine) Verify(st Store, tx *Tx) error {
+	return m.NewVerifier(st).Verify(tx, 0)
+}
+
+// Verifier runs Verify for many transactions against one read-only state,
+// reading its trust anchors and parameters once. It is safe for concurrent
+// use.
+type Verifier struct {
+	m            *Machine
+	st           Store
+	anchors      *anchorSet
+	allowSigning bool
+}
+
+// NewVerifier makes a Verifier for st, which must not change while it is in
+// use (a committed version).
+func (m *Machine) NewVerifier(st Store) *Verifier {
+	return &Verifier{m: m, st: st, anchors: m.anchors(st), allowSigning: GetParams(st).AllowSigningCertificates}
+}
+
+// AllowSigning reports whether st's parameters admit JPKI signing
+// certificates.
+func (v *Verifier) AllowSigning() bool { return v.allowSigning }
+
+// Verify is Machine.Verify against the Verifier's state. With at > 0 it
+// also refuses a certificate not valid at at (Unix seconds).
+func (v *Verifier) Verify(tx *Tx, at int64) error {
 	if tx.Body.Signer != "" {
-		if mem := GetMember(st, tx.Body.Signer); mem != nil {
-			if err := m.memberSig(tx, mem.Id, mem.PubKey); err != nil {
+		if mem := GetMember(v.st, tx.Body.Signer); mem != nil {
+			if err := v.m.memberSig(tx, mem.Id, mem.PubKey); err != nil {
 				return err
 			}
 		}
@@ -31,11 +57,16 @@ func (m *Machine) Verify(st Store, tx *Tx) error {
 	if der == nil {
 		return nil
 	}
-	cert, err := m.checkCert(st, der, GetParams(st).AllowSigningCertificates)
+	cert, err := v.m.checkCertWith(v.anchors, der, v.allowSigning)
 	if err != nil {
 		return fromJPKI(err)
 	}
-	return m.subjectSig(tx, cert)
+	if at > 0 {
+		if err := cert.ValidAt(unixTime(at)); err != nil {
+			return fromJPKI(err)
+		}
+	}
+	return v.m.subjectSig(tx, cert)
 }
 
 // SubjectCertificate returns the JPKI certificate tx carries (an
@@ -94,16 +125,4 @@ func memberSince(mem *chainpb.Member, id []byte) bool {
 		return true // a genesis member
 	}
 	return bytes.Compare(id, AttestationID(mem.AddedHeight, mem.AddedTxIndex)) > 0
-}
-
-// CertValidAt reports whether the certificate tx carries (if any) passes
-// its JPKI checks against st and is valid at time t (Unix seconds). Its
-// verdict comes from the cache when CheckTx checked the certificate.
-func (m *Machine) CertValidAt(st Store, tx *Tx, t int64) bool {
-	der := SubjectCertificate(tx)
-	if der == nil {
-		return true
-	}
-	cert, err := m.checkCert(st, der, GetParams(st).AllowSigningCertificates)
-	return err == nil && cert.ValidAt(unixTime(t)) == nil
 }
