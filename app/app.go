@@ -222,17 +222,24 @@ func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.Respon
 // decode returns the transaction decoded by an earlier call, or decodes it
 // now. The decoded *chain.Tx is shared and never changed (see chain.Tx).
 func (a *App) decode(raw []byte, chainID string) (*chain.Tx, error) {
+	tx, _, err := a.decodeSeen(raw, chainID)
+	return tx, err
+}
+
+// decodeSeen is decode, also reporting whether the transaction came from
+// the cache (then an earlier call verified it already).
+func (a *App) decodeSeen(raw []byte, chainID string) (*chain.Tx, bool, error) {
 	h := sha256.Sum256(raw)
 	if tx, ok := a.txs.Get(h); ok && tx.Body.ChainId == chainID {
 		a.metrics.TxCacheHits.Add(1)
-		return tx, nil
+		return tx, true, nil
 	}
 	tx, err := chain.DecodeTx(raw, chainID)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	a.txs.Put(h, tx)
-	return tx, nil
+	return tx, false, nil
 }
 
 // PrepareProposal, ProcessProposal: see proposal.go.
@@ -301,8 +308,8 @@ func abciEvents(evs []chain.Event) []abci.Event {
 	return out
 }
 
-// verifyAll decodes raws and runs the machine's Verify on each against base
-// (nil: none), on every core. It returns the decoded transactions and the
+// verifyAll decodes raws and runs the machine's Verify against base (nil:
+// none) on each that no earlier call decoded (and verified), on every core. It returns the decoded transactions and the
 // decoding errors; Verify's verdicts go to the machine's caches only.
 func (a *App) verifyAll(base chain.Store, chainID string, raws [][]byte) ([]*chain.Tx, []error) {
 	txs, errs := make([]*chain.Tx, len(raws)), make([]error, len(raws))
@@ -311,8 +318,9 @@ func (a *App) verifyAll(base chain.Store, chainID string, raws [][]byte) ([]*cha
 		v = a.machine.NewVerifier(base)
 	}
 	work := func(i int) {
-		txs[i], errs[i] = a.decode(raws[i], chainID)
-		if errs[i] == nil && v != nil {
+		var seen bool
+		txs[i], seen, errs[i] = a.decodeSeen(raws[i], chainID)
+		if errs[i] == nil && v != nil && !seen {
 			_ = v.Verify(txs[i], 0)
 		}
 	}
