@@ -38,6 +38,8 @@ func hostileTxs(t *testing.T, w *fixture.World) map[string][]byte {
 		"bad subject signature": must(w.AttestTx(fixture.Attest{Holder: fixture.Bob, Tamper: func(tx *chainpb.Tx) { tx.SubjectSignature[3] ^= 1 }})),
 		"untrusted CA":          must(w.AttestTx(fixture.Attest{Holder: fixture.Stranger})),
 		"another chain":         must(w.AttestTx(fixture.Attest{ChainID: "other"})),
+		"My Number in a member's name": signTx(t, w, &chainpb.TxBody{Msg: &chainpb.TxBody_Propose{Propose: &chainpb.Propose{Action: &chainpb.GovAction{
+			Action: &chainpb.GovAction_AddMember{AddMember: &chainpb.Member{Id: "bank", Name: "Bank 123456789018", PubKey: key("bank"), Roles: []string{chain.RoleAttester}}}}}}}, fixture.Operator, ""),
 	}
 }
 

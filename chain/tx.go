@@ -200,7 +200,17 @@ func checkForm(tx *Tx) error {
 		if err := noMyNumber("reason", r.Reason); err != nil {
 			return err
 		}
-	case *chainpb.TxBody_Propose, *chainpb.TxBody_Vote:
+	case *chainpb.TxBody_Propose:
+		if !memberSigned {
+			return refuse(CodeMissingSig, "governance needs a governor's signature")
+		}
+		// The action's form is part of the transaction's: a proposal whose
+		// action could never execute (or carries a My Number in a member's
+		// name) is refused before it reaches any block.
+		if err := CheckAction(m.Propose.GetAction()); err != nil {
+			return refuse(CodeInvalidAction, "%v", err)
+		}
+	case *chainpb.TxBody_Vote:
 		if !memberSigned {
 			return refuse(CodeMissingSig, "governance needs a governor's signature")
 		}
