@@ -26,6 +26,7 @@ func BenchmarkProposalPerTx(b *testing.B) {
 	}
 	tm := fixture.Now.Add(2 * time.Second)
 	b.Run("prepare", func(b *testing.B) {
+		defer cpuTime(b)()
 		for i := 0; i < b.N; i += len(txs) {
 			res, err := a.PrepareProposal(ctx, &abci.RequestPrepareProposal{Txs: txs, MaxTxBytes: 8 << 20, Height: 2, Time: tm})
 			if err != nil || len(res.Txs) != len(txs) {
@@ -34,6 +35,7 @@ func BenchmarkProposalPerTx(b *testing.B) {
 		}
 	})
 	b.Run("process", func(b *testing.B) {
+		defer cpuTime(b)()
 		for i := 0; i < b.N; i += len(txs) {
 			res, err := a.ProcessProposal(ctx, &abci.RequestProcessProposal{Txs: txs, Height: 2, Time: tm})
 			if err != nil || res.Status != abci.ResponseProcessProposal_ACCEPT {
