@@ -283,9 +283,10 @@ func newProposeAddMemberCommand(g *govFlags) *cobra.Command {
 	var (
 		id, name, pubKey, pubKeyFile, roles string
 		nodeIDs                             []string
+		fromRequest                         string
 	)
 	cmd := &cobra.Command{
-		Use:   "add-member --id ID (--pub-key KEY | --pub-key-file FILE) --roles R,... [--node-id ID...]",
+		Use:   "add-member (--from-request NAME.json | --id ID (--pub-key KEY | --pub-key-file FILE) --roles R,... [--node-id ID...])",
 		Short: "Propose a new member organisation",
 		Long: `Add-member proposes a new member: its ID (1-32 of a-z 0-9 -), its ed25519
 key (--pub-key in base64 or hex, or --pub-key-file: a PEM PUBLIC KEY, or the
@@ -297,9 +298,22 @@ with the validator role may peer with the network.
 Example:
 
   idledger gov propose add-member --id bank-a --pub-key-file bank-a.pub.pem \
-      --roles attester,revoker --member-key gov_key.pem`,
+      --roles attester,revoker --member-key gov_key.pem
+
+With --from-request the member comes from its organisation's join request
+(idledger genesis join-request): its ID, name, key, roles, node ID and p2p
+address, after the request's signature is checked.
+
+  idledger gov propose add-member --from-request bank-b.json --member-key gov_key.pem`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if fromRequest != "" {
+				m, err := memberFromRequest(cmd, fromRequest)
+				if err != nil {
+					return err
+				}
+				return propose(cmd, g, static(&chainpb.GovAction{Action: &chainpb.GovAction_AddMember{AddMember: m}}))
+			}
 			if err := requireFlags(cmd, "id", "roles"); err != nil {
 				return err
 			}
@@ -331,6 +345,7 @@ Example:
 	f.StringVar(&pubKeyFile, "pub-key-file", "", "a file with its key: PEM PUBLIC KEY, its member_key.pem, or base64/hex")
 	f.StringVar(&roles, "roles", "", "comma-separated roles: governor, attester, revoker, validator (required)")
 	f.StringArrayVar(&nodeIDs, "node-id", nil, "a CometBFT node ID it runs (repeatable)")
+	f.StringVar(&fromRequest, "from-request", "", "take the member from this join request file (idledger genesis join-request)")
 	return cmd
 }
 

@@ -174,6 +174,8 @@ type AssembleOptions struct {
 	Params *Params
 	// GovernorThreshold, if not 0, overrides Params.GovernorThreshold.
 	GovernorThreshold uint32
+	// BlockRetention, if not 0, overrides Params.BlockRetention.
+	BlockRetention int64
 	// ValidatorPower is every validator's voting power (default 10).
 	ValidatorPower int64
 	// GenesisTime defaults to now.
@@ -204,6 +206,9 @@ func Assemble(opts AssembleOptions, reqs []*JoinRequest) (*AppState, []cmttypes.
 	power := opts.ValidatorPower
 	if power == 0 {
 		power = DefaultValidatorPower
+	}
+	if opts.BlockRetention != 0 {
+		params.BlockRetention = opts.BlockRetention
 	}
 	st := &AppState{Params: params, Anchors: opts.Anchors}
 	var vals []cmttypes.GenesisValidator

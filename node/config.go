@@ -16,6 +16,7 @@ import (
 	cmtp2p "github.com/cometbft/cometbft/p2p"
 	"github.com/spf13/viper"
 
+	"github.com/idledger/idledger/app"
 	"github.com/idledger/idledger/internal/atomicfile"
 )
 
@@ -346,4 +347,16 @@ func LoadAppConfig(home string) (AppConfig, error) {
 		return a, fmt.Errorf("node: %s: %w", path, err)
 	}
 	return a, nil
+}
+
+// SnapshotDir is where a home's state-sync snapshots are kept.
+const SnapshotDir = "data/snapshots"
+
+// snapshotOptions are the app's snapshot options from home's app.toml.
+func snapshotOptions(home string) (app.SnapshotOptions, error) {
+	a, err := LoadAppConfig(home)
+	if err != nil {
+		return app.SnapshotOptions{}, err
+	}
+	return app.SnapshotOptions{Dir: filepath.Join(home, SnapshotDir), Interval: a.SnapshotInterval, KeepRecent: int(a.SnapshotKeepRecent)}, nil
 }
