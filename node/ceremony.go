@@ -2,6 +2,7 @@ package node
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -173,7 +174,18 @@ func MakeJoinRequest(home string, o JoinRequestOptions) (*genesis.JoinRequest, e
 	if addr == "" {
 		addr = strings.TrimPrefix(c.P2P.ListenAddress, "tcp://")
 	}
-	roles := o.Roles
+	return joinRequest(info, string(nk.ID()), key.PubKey.Bytes(), member, addr, o.Roles)
+}
+
+// JoinRequest is the join request of these keys for member info, its node
+// advertising p2pAddr, asking for roles (default every role): what
+// MakeJoinRequest builds from a home, for callers that hold the keys
+// already (testnet init).
+func (k *Keys) JoinRequest(info MemberInfo, p2pAddr string, roles []string) (*genesis.JoinRequest, error) {
+	return joinRequest(&info, k.NodeID(), k.Validator.Key.PubKey.Bytes(), k.Member, p2pAddr, roles)
+}
+
+func joinRequest(info *MemberInfo, nodeID string, valPub []byte, member ed25519.PrivateKey, addr string, roles []string) (*genesis.JoinRequest, error) {
 	if len(roles) == 0 {
 		roles = chain.AllRoles
 	}
@@ -181,9 +193,9 @@ func MakeJoinRequest(home string, o JoinRequestOptions) (*genesis.JoinRequest, e
 		ChainID:         info.ChainID,
 		Member:          info.Member,
 		Name:            info.Name,
-		NodeID:          string(nk.ID()),
+		NodeID:          nodeID,
 		P2PAddress:      addr,
-		ValidatorPubKey: key.PubKey.Bytes(),
+		ValidatorPubKey: valPub,
 		Roles:           roles,
 	}, member)
 }
