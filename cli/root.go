@@ -81,6 +81,7 @@ Try it on one machine:
 		newVerifierCommand(),
 		newPresentCommand(),
 		newVerifyPresentationCommand(),
+		newBenchCommand(),
 	)
 	return root
 }
