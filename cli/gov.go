@@ -292,8 +292,8 @@ func newProposeAddMemberCommand(g *govFlags) *cobra.Command {
 key (--pub-key in base64 or hex, or --pub-key-file: a PEM PUBLIC KEY, or the
 member's own member_key.pem, of which only the public half is used), its
 roles (governor, attester, revoker, validator) and the CometBFT node IDs it
-runs (40 hex digits; idledger init prints them). Only the nodes of members
-with the validator role may peer with the network.
+runs (40 hex digits; idledger init prints them). Every member's registered
+nodes may peer with the network: validators, and full nodes.
 
 Example:
 

@@ -35,7 +35,7 @@ type Member struct {
 	// roles, sorted: governor, attester, revoker, validator.
 	Roles []string `protobuf:"bytes,4,rep,name=roles,proto3" json:"roles,omitempty"`
 	// node_ids are the CometBFT node IDs (hex) this member runs; only
-	// validator members' node IDs may peer.
+	// members' node IDs may peer.
 	NodeIds []string `protobuf:"bytes,5,rep,name=node_ids,json=nodeIds,proto3" json:"node_ids,omitempty"`
 	// sequence is the next sequence number the member's transactions must use.
 	Sequence uint64 `protobuf:"varint,6,opt,name=sequence,proto3" json:"sequence,omitempty"`
