@@ -92,7 +92,7 @@ func TestCeremonyFourOrganisationsThenStateSyncJoin(t *testing.T) {
 		}
 		ok(t, &res, "init", "--home", o.home, "--keys-only", "--member", o.member, "--chain-id", chainID,
 			"--p2p-addr", nodetest.FreeAddr(t), "--rpc-addr", rpc, "--fast",
-			"--snapshot-interval", "5", "--snapshot-keep-recent", "6", "--log-level", "*:error,statesync:info", "-o", "json")
+			"--snapshot-interval", "5", "--snapshot-keep-recent", "10", "--log-level", "*:error,statesync:info", "-o", "json")
 		if res.NodeID == "" || res.GenesisFile != "" {
 			t.Fatalf("init --keys-only = %+v; want a node ID and no genesis", res)
 		}
