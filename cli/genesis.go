@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/idledger/idledger/chain"
 	"github.com/idledger/idledger/chain/chainpb"
+	"github.com/idledger/idledger/client"
 	"github.com/idledger/idledger/genesis"
 	"github.com/idledger/idledger/internal/atomicfile"
 	"github.com/idledger/idledger/node"
@@ -177,9 +179,10 @@ func readJoinRequest(path string) (*genesis.JoinRequest, error) {
 	return r, nil
 }
 
-// memberFromRequest is the member a join request file asks for, for gov
-// propose add-member --from-request (which takes no other member flags).
-func memberFromRequest(cmd *cobra.Command, path string) (*chainpb.Member, error) {
+// addMemberFromRequest builds gov propose add-member --from-request's
+// action (which takes no other member flags): the member the join request
+// file asks for, once its signature checks and its chain is the node's.
+func addMemberFromRequest(cmd *cobra.Command, path string) (func(context.Context, *client.Client) (*chainpb.GovAction, error), error) {
 	for _, n := range []string{"id", "name", "pub-key", "pub-key-file", "roles", "node-id"} {
 		if cmd.Flags().Changed(n) {
 			return nil, usagef("--from-request takes the member from the request; do not give --%s", n)
@@ -189,7 +192,16 @@ func memberFromRequest(cmd *cobra.Command, path string) (*chainpb.Member, error)
 	if err != nil {
 		return nil, err
 	}
-	return r.Member(), nil
+	return func(ctx context.Context, c *client.Client) (*chainpb.GovAction, error) {
+		id, err := c.ChainID(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if id != r.Body.ChainID {
+			return nil, fmt.Errorf("%s: the join request is for chain %q, but the node runs %q", path, r.Body.ChainID, id)
+		}
+		return &chainpb.GovAction{Action: &chainpb.GovAction_AddMember{AddMember: r.Member()}}, nil
+	}, nil
 }
 
 func newGenesisVerifyCommand() *cobra.Command {

@@ -308,11 +308,11 @@ address, after the request's signature is checked.
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if fromRequest != "" {
-				m, err := memberFromRequest(cmd, fromRequest)
+				build, err := addMemberFromRequest(cmd, fromRequest)
 				if err != nil {
 					return err
 				}
-				return propose(cmd, g, static(&chainpb.GovAction{Action: &chainpb.GovAction_AddMember{AddMember: m}}))
+				return propose(cmd, g, build)
 			}
 			if err := requireFlags(cmd, "id", "roles"); err != nil {
 				return err
