@@ -122,46 +122,78 @@ func Select(t Transport) (*Applet, error) {
 // Token returns what holds the applet.
 func (a *Applet) Token() Token { return a.token }
 
-// do transmits c, following 61 xx (GET RESPONSE) and 6C xx (wrong Le).
+// Bounds on what a card may make the plugin do for one command: a hostile
+// or broken card (or emulator) must not keep it looping or buffering.
+const (
+	// maxWrongLe is how often a command is re-sent with the Le a 6C xx
+	// answer names. ISO 7816-4 expects one re-send; a second 6C xx means
+	// the card is not following its own advice.
+	maxWrongLe = 1
+	// maxGetResponse bounds the GET RESPONSE rounds that 61 xx asks for.
+	maxGetResponse = 16
+	// maxResponseData bounds the data of one command's response, GET
+	// RESPONSE rounds included. No command here expects more than 256
+	// bytes (a 2048-bit signature, a READ BINARY of at most 256).
+	maxResponseData = 1024
+)
+
+// ErrCardLoops is returned when the card keeps answering 6C xx or 61 xx
+// past the bounds above, or sends more response data than any command here
+// can need.
+var ErrCardLoops = errors.New("gpse: the card keeps asking for the command again or sends too much data")
+
+// do transmits c, following 6C xx (wrong Le: re-send once with Le = xx)
+// and 61 xx (more data: GET RESPONSE), each a bounded number of times.
 func (a *Applet) do(op string, c Command) (Response, error) {
-	apdu, err := c.Bytes()
-	if err != nil {
-		return Response{}, err
-	}
-	raw, err := a.t.Transmit(apdu)
-	clear(apdu) // a VERIFY's APDU holds the PIN
-	if err != nil {
-		return Response{}, fmt.Errorf("gpse: %s: %w", op, err)
-	}
-	r, err := ParseResponse(raw)
-	if err != nil {
-		return Response{}, fmt.Errorf("gpse: %s: %w", op, err)
-	}
-	if r.SW&0xFF00 == 0x6C00 && c.Ne > 0 && len(c.Data) == 0 {
-		ne := int(r.SW & 0xFF)
-		if ne == 0 {
-			ne = 256
+	var r Response
+	for wrongLe := 0; ; wrongLe++ {
+		apdu, err := c.Bytes()
+		if err != nil {
+			return Response{}, err
 		}
-		c.Ne = ne
-		return a.do(op, c)
+		raw, err := a.t.Transmit(apdu)
+		clear(apdu) // a VERIFY's APDU holds the PIN
+		if err != nil {
+			return Response{}, fmt.Errorf("gpse: %s: %w", op, err)
+		}
+		if r, err = ParseResponse(raw); err != nil {
+			return Response{}, fmt.Errorf("gpse: %s: %w", op, err)
+		}
+		if r.SW&0xFF00 != 0x6C00 || c.Ne == 0 || len(c.Data) > 0 {
+			break
+		}
+		if wrongLe == maxWrongLe {
+			return Response{}, fmt.Errorf("%w: %s: status %04X after %d re-sends with the Le it asked for", ErrCardLoops, op, r.SW, maxWrongLe)
+		}
+		c.Ne = leOf(r.SW)
 	}
 	data := r.Data
-	for i := 0; r.SW&0xFF00 == 0x6100 && i < 64; i++ {
-		ne := int(r.SW & 0xFF)
-		if ne == 0 {
-			ne = 256
+	for i := 0; r.SW&0xFF00 == 0x6100; i++ {
+		if i == maxGetResponse {
+			return Response{}, fmt.Errorf("%w: %s: still 61 xx after %d GET RESPONSE", ErrCardLoops, op, maxGetResponse)
 		}
-		raw, err := a.t.Transmit([]byte{0x00, 0xC0, 0x00, 0x00, byte(ne)})
+		raw, err := a.t.Transmit([]byte{0x00, 0xC0, 0x00, 0x00, byte(leOf(r.SW))})
 		if err != nil {
 			return Response{}, fmt.Errorf("gpse: %s: GET RESPONSE: %w", op, err)
 		}
 		if r, err = ParseResponse(raw); err != nil {
 			return Response{}, fmt.Errorf("gpse: %s: GET RESPONSE: %w", op, err)
 		}
+		if len(data)+len(r.Data) > maxResponseData {
+			return Response{}, fmt.Errorf("%w: %s: more than %d bytes of response data", ErrCardLoops, op, maxResponseData)
+		}
 		data = append(data, r.Data...)
 	}
 	r.Data = data
 	return r, nil
+}
+
+// leOf is the length a 6C xx or 61 xx status word names; xx = 00 means 256.
+func leOf(sw uint16) int {
+	if n := int(sw & 0xFF); n != 0 {
+		return n
+	}
+	return 256
 }
 
 // selectEF selects an elementary file of the applet.
