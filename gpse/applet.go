@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+
+	"github.com/idledger/idledger/signer"
 )
 
 // AID is the JPKI applet's application identifier.
@@ -58,33 +60,21 @@ func ParseToken(b []byte) Token {
 	return TokenUnknown
 }
 
-// Errors of the applet flow. Test them with errors.Is.
+// Errors of the applet flow. Test them with errors.Is. A blocked PIN is
+// signer.ErrPINBlocked, a wrong PIN a *signer.PluginError with
+// signer.CodeWrongPIN and the tries left, a card that left the reader
+// signer.ErrCardRemoved (returned by transports): the signer plugin
+// protocol's own errors, not copies.
 var (
 	// ErrNoApplet: the card answers but holds no JPKI applet.
 	ErrNoApplet = errors.New("gpse: no JPKI applet on this card")
 	// ErrPINRequired: the operation needs the PIN verified first (69 82).
 	ErrPINRequired = errors.New("gpse: the PIN must be verified first")
-	// ErrPINBlocked: the user-authentication PIN is blocked (69 83, 69 84,
-	// 63 C0). Only the municipality can reset it.
-	ErrPINBlocked = errors.New("gpse: the user-authentication PIN is blocked")
 	// ErrPINFormat: the PIN given is not 4 digits; nothing was sent.
 	ErrPINFormat = errors.New("gpse: the user-authentication PIN is 4 digits")
 	// ErrNotDigestInfo: the data to sign is not a DER SHA-256 DigestInfo.
 	ErrNotDigestInfo = errors.New("gpse: not a SHA-256 DigestInfo")
-	// ErrCardRemoved: the card or phone left the reader (returned by
-	// transports).
-	ErrCardRemoved = errors.New("gpse: the card was removed")
 )
-
-// WrongPINError is returned for a wrong PIN (63 Cx, x > 0).
-type WrongPINError struct{ TriesLeft int }
-
-func (e *WrongPINError) Error() string {
-	if e.TriesLeft == 1 {
-		return "gpse: wrong PIN, 1 try left"
-	}
-	return fmt.Sprintf("gpse: wrong PIN, %d tries left", e.TriesLeft)
-}
 
 // Transport sends one APDU and returns the response.
 type Transport interface {
@@ -315,7 +305,7 @@ func (a *Applet) TriesLeft() (tries int, verified bool, err error) {
 	case r.SW == 0x9000:
 		return -1, true, nil
 	case r.SW == 0x63C0 || r.SW == 0x6983 || r.SW == 0x6984:
-		return 0, false, ErrPINBlocked
+		return 0, false, signer.ErrPINBlocked
 	case r.SW&0xFFF0 == 0x63C0:
 		return int(r.SW & 0x0F), false, nil
 	}
@@ -345,9 +335,11 @@ func (a *Applet) VerifyPIN(pin []byte) error {
 	case r.SW == 0x9000:
 		return nil
 	case r.SW == 0x63C0 || r.SW == 0x6983 || r.SW == 0x6984:
-		return ErrPINBlocked
+		return signer.ErrPINBlocked
 	case r.SW&0xFFF0 == 0x63C0:
-		return &WrongPINError{TriesLeft: int(r.SW & 0x0F)}
+		tries := int(r.SW & 0x0F)
+		return &signer.PluginError{Code: signer.CodeWrongPIN, TriesLeft: tries,
+			Message: fmt.Sprintf("wrong PIN, %d %s left", tries, plural(tries, "try", "tries"))}
 	}
 	return &StatusError{"VERIFY", r.SW}
 }

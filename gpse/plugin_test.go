@@ -101,7 +101,7 @@ type memConn struct {
 func (m *memConn) Transmit(apdu []byte) ([]byte, error) {
 	if m.b.removed || (m.b.removeOn != nil && m.b.removeOn(apdu)) {
 		m.b.removed = true
-		return nil, gpse.ErrCardRemoved
+		return nil, signer.ErrCardRemoved
 	}
 	return m.c.Process(apdu), nil
 }

@@ -45,19 +45,6 @@ const (
 	TypeUnsupported   = "unsupported"
 )
 
-// Error codes carried by an error message.
-const (
-	CodeWrongPIN    = "wrong_pin"
-	CodePINBlocked  = "pin_blocked"
-	CodeNoCard      = "no_card"
-	CodeNoReader    = "no_reader"
-	CodeCardRemoved = "card_removed"
-	CodeUnsupported = "unsupported"
-	CodeCancelled   = "cancelled"
-	CodeBadRequest  = "bad_request"
-	CodeInternal    = "internal"
-)
-
 // Msg is every message of the protocol: one struct, fields used by type.
 // Unknown fields are ignored on decoding (see the protocol's rules).
 type Msg struct {
@@ -88,7 +75,7 @@ type Msg struct {
 	Confirmed bool   `json:"confirmed,omitempty"`
 
 	// error
-	Code      string `json:"code,omitempty"`
+	Code      string `json:"code,omitempty"` // a signer.ErrorCode
 	Message   string `json:"message,omitempty"`
 	TriesLeft *int   `json:"tries_left,omitempty"`
 }

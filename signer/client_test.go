@@ -87,7 +87,7 @@ func fakePluginMain() int {
 		// Pretend to be a plugin that speaks only version 2.
 		r := pluginwire.NewReader(os.Stdin)
 		r.ReadMsg()
-		f, _ := pluginwire.Encode(&pluginwire.Msg{Type: pluginwire.TypeError, Code: pluginwire.CodeUnsupported, Message: "plugin speaks protocol version 2"})
+		f, _ := pluginwire.Encode(&pluginwire.Msg{Type: pluginwire.TypeError, Code: string(CodeUnsupported), Message: "plugin speaks protocol version 2"})
 		os.Stdout.Write(f)
 		return 1
 	}
@@ -107,11 +107,11 @@ func (p *fakePlugin) Certificate(ctx context.Context, ui PluginUI) ([]byte, erro
 
 func (p *fakePlugin) SignDigestInfo(ctx context.Context, ui PluginUI, di []byte) ([]byte, error) {
 	if len(di) != 51 {
-		return nil, &PluginError{Code: pluginwire.CodeBadRequest, Message: "not a SHA-256 DigestInfo"}
+		return nil, &PluginError{Code: CodeBadRequest, Message: "not a SHA-256 DigestInfo"}
 	}
 	switch p.mode {
 	case "blocked":
-		return nil, &PluginError{Code: pluginwire.CodePINBlocked, Message: "the PIN is blocked"}
+		return nil, &PluginError{Code: CodePINBlocked, Message: "the PIN is blocked"}
 	case "unknown-interactive":
 		// Send an interactive request of a later revision; the client
 		// must answer unsupported and carry on.
@@ -128,7 +128,7 @@ func (p *fakePlugin) SignDigestInfo(ctx context.Context, ui PluginUI, di []byte)
 			return nil, err
 		}
 		if !ok {
-			return nil, &PluginError{Code: pluginwire.CodeCancelled, Message: "not confirmed"}
+			return nil, &PluginError{Code: CodeCancelled, Message: "not confirmed"}
 		}
 	}
 	pin, err := ui.AskPIN("PIN for the test key")
@@ -137,7 +137,7 @@ func (p *fakePlugin) SignDigestInfo(ctx context.Context, ui PluginUI, di []byte)
 	}
 	defer clear(pin)
 	if p.mode == "wrongpin" || string(pin) != testPIN {
-		return nil, &PluginError{Code: pluginwire.CodeWrongPIN, TriesLeft: 2}
+		return nil, &PluginError{Code: CodeWrongPIN, TriesLeft: 2}
 	}
 	return rsa.SignPKCS1v15(nil, p.key, 0, di)
 }
@@ -415,62 +415,6 @@ func TestPluginContextCancel(t *testing.T) {
 }
 
 // TestServePlugin drives the plugin side in-process.
-func TestServePlugin(t *testing.T) {
-	k := installPlugin(t, "ok")
-	h := &fakePlugin{mode: "ok", key: k.key, cert: k.cert}
-	in := strings.Join([]string{
-		`{"type":"hello","versions":[3,1],"future_field":true}`,
-		`{"type":"get-ca-certificate","id":1}`,
-		`{"type":"get-certificate","id":2}`,
-		`{"type":"bye"}`,
-		`{"type":"get-certificate","id":3}`,
-	}, "\n") + "\n"
-	var out bytes.Buffer
-	if err := ServePlugin(context.Background(), h, strings.NewReader(in), &out, ServeOptions{Name: "test"}); err != nil {
-		t.Fatal(err)
-	}
-	r := pluginwire.NewReader(&out)
-	var got []string
-	for {
-		m, err := r.ReadMsg()
-		if err != nil {
-			break
-		}
-		got = append(got, fmt.Sprintf("%s/%d/%s", m.Type, m.ID, m.Code))
-	}
-	want := []string{"hello-ok/0/", "error/1/unsupported", "certificate/2/"}
-	if strings.Join(got, " ") != strings.Join(want, " ") {
-		t.Fatalf("got %v, want %v", got, want)
-	}
-
-	// A client offering only other versions is refused.
-	out.Reset()
-	err := ServePlugin(context.Background(), h, strings.NewReader(`{"type":"hello","versions":[2]}`+"\n"), &out, ServeOptions{})
-	if !errors.Is(err, ErrUnsupported) || !strings.Contains(out.String(), `"code":"unsupported"`) {
-		t.Fatalf("got %v, %s", err, out.String())
-	}
-	// A first message other than hello is a protocol error.
-	err = ServePlugin(context.Background(), h, strings.NewReader(`{"type":"get-certificate","id":1}`+"\n"), io.Discard, ServeOptions{})
-	if !errors.Is(err, ErrPluginProtocol) {
-		t.Fatalf("got %v", err)
-	}
-}
-
-func TestTerminalUIPINFile(t *testing.T) {
-	f := filepath.Join(t.TempDir(), "pin")
-	os.WriteFile(f, []byte("1234\r\n"), 0o600)
-	ui := &TerminalUI{PINFile: f}
-	pin, err := ui.AskPIN("PIN")
-	if err != nil || string(pin) != "1234" {
-		t.Fatalf("%q %v", pin, err)
-	}
-	t.Setenv(PINEnv, "5678")
-	ui = &TerminalUI{}
-	if pin, err := ui.AskPIN("PIN"); err != nil || string(pin) != "5678" {
-		t.Fatalf("%q %v", pin, err)
-	}
-}
-
 type syncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
