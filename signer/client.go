@@ -138,6 +138,7 @@ func (p *PluginSigner) protocolError(format string, args ...any) error {
 // start runs the plugin and does the version handshake. Called with p.mu held.
 func (p *PluginSigner) start(ctx context.Context) error {
 	cmd := exec.Command(p.path)
+	cmd.Env = pluginEnv(os.Environ())
 	cmd.Stderr = p.opts.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -193,6 +194,33 @@ func (p *PluginSigner) start(ctx context.Context) error {
 	default:
 		return p.fail(p.protocolError("answered hello with %q version %d", m.Type, m.Version))
 	}
+}
+
+// pluginEnv is the environment a plugin starts in: the client's, without
+// any variable that may hold a PIN (PINEnv, and every variable with PIN as
+// one of the words of its name: IDLEDGER_GPSE_PIN, PIN, CARD_PIN_CODE). A
+// process's environment is readable in /proc/PID/environ by its user for
+// the process's whole life and cannot be wiped; the PIN reaches a plugin
+// only in a pin reply to its ask-pin.
+func pluginEnv(environ []string) []string {
+	out := make([]string, 0, len(environ))
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if !pinVariable(name) {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+// pinVariable reports an environment variable name that may hold a PIN.
+func pinVariable(name string) bool {
+	for _, w := range strings.FieldsFunc(name, func(r rune) bool { return r == '_' || r == '-' || r == '.' }) {
+		if strings.EqualFold(w, "PIN") {
+			return true
+		}
+	}
+	return false
 }
 
 // fail stops the plugin after a protocol error, a timeout or a cancelled

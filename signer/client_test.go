@@ -139,6 +139,18 @@ func (p *fakePlugin) SignDigestInfo(ctx context.Context, ui PluginUI, di []byte)
 	if p.mode == "wrongpin" || string(pin) != testPIN {
 		return nil, &PluginError{Code: CodeWrongPIN, TriesLeft: 2}
 	}
+	if p.mode == "envdump" {
+		// What anyone with the user's rights sees in /proc/PID/environ,
+		// and what the process itself can read.
+		dump, err := os.ReadFile("/proc/self/environ")
+		if err != nil {
+			return nil, err
+		}
+		dump = append(dump, []byte(strings.Join(os.Environ(), "\x00"))...)
+		if err := os.WriteFile(os.Getenv("IDLEDGER_TEST_PLUGIN_ENV_DUMP"), dump, 0o600); err != nil {
+			return nil, err
+		}
+	}
 	return rsa.SignPKCS1v15(nil, p.key, 0, di)
 }
 
@@ -302,6 +314,50 @@ func TestPluginCertificateAndSign(t *testing.T) {
 	p.Close()
 	if _, err := p.Certificate(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestPluginPINNotInEnvironment: a PIN the user put in IDLEDGER_PIN (or in
+// any PIN-named variable) reaches the plugin over the protocol, in the pin
+// reply to its ask-pin, and is absent from the plugin's environment, which
+// /proc/PID/environ shows to anyone with the user's rights.
+func TestPluginPINNotInEnvironment(t *testing.T) {
+	if _, err := os.Stat("/proc/self/environ"); err != nil {
+		t.Skip("no /proc/self/environ on this system")
+	}
+	k := installPlugin(t, "envdump")
+	dump := filepath.Join(t.TempDir(), "environ")
+	t.Setenv("IDLEDGER_TEST_PLUGIN_ENV_DUMP", dump)
+	t.Setenv(PINEnv, testPIN)
+	t.Setenv("IDLEDGER_GPSE_PIN", "9876")
+	t.Setenv("CARD_PIN", "5432")
+	t.Setenv("IDLEDGER_PINNED", "kept") // PIN is not a word of this name
+	p := openTest(t, &TerminalUI{}, PluginOptions{})
+	di, h := digestInfo("no PIN in /proc")
+	sig, err := p.SignDigestInfo(context.Background(), di)
+	if err != nil {
+		t.Fatal(err) // the plugin answers wrong_pin unless it got testPIN over the protocol
+	}
+	if err := rsa.VerifyPKCS1v15(&k.key.PublicKey, crypto.SHA256, h, sig); err != nil {
+		t.Fatal(err)
+	}
+	env, err := os.ReadFile(dump)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kv := range strings.Split(string(env), "\x00") {
+		name, value, _ := strings.Cut(kv, "=")
+		switch {
+		case name == PINEnv || name == "IDLEDGER_GPSE_PIN" || name == "CARD_PIN":
+			t.Errorf("the plugin's environment holds %s", name)
+		case value == testPIN || value == "9876" || value == "5432":
+			t.Errorf("the plugin's environment holds a PIN in %s", name)
+		}
+	}
+	for _, kept := range []string{"IDLEDGER_PINNED=kept", "IDLEDGER_TEST_PLUGIN_MODE=envdump"} {
+		if !bytes.Contains(env, []byte(kept)) {
+			t.Errorf("the plugin's environment lacks %q", kept)
+		}
 	}
 }
 
