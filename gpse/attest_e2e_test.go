@@ -6,6 +6,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/idledger/idledger/cli"
@@ -33,6 +36,8 @@ func TestPCSCAttestToChain(t *testing.T) {
 	s.insert(t, 0, card, nil)
 	env.Start(t)
 	t.Setenv("IDLEDGER_PIN", "1234")
+	dump := filepath.Join(t.TempDir(), "plugin-environ")
+	t.Setenv(envEnvDump, dump)
 
 	run := func(args ...string) []byte {
 		t.Helper()
@@ -54,6 +59,18 @@ func TestPCSCAttestToChain(t *testing.T) {
 	}
 	if card.Signatures() != 1 {
 		t.Fatalf("the card made %d signatures, want 1", card.Signatures())
+	}
+	// The PIN from IDLEDGER_PIN reached the phone (it signed, and a
+	// GP-SE signs only after VERIFY) over the plugin protocol, not
+	// through the plugin's environment, which /proc/PID/environ shows.
+	environ, err := os.ReadFile(dump)
+	if err != nil {
+		t.Fatalf("the plugin did not dump its environment: %v", err)
+	}
+	for _, kv := range strings.Split(string(environ), "\x00") {
+		if name, value, _ := strings.Cut(kv, "="); name == "IDLEDGER_PIN" || value == "1234" {
+			t.Errorf("the plugin's environment holds the PIN in %s", name)
+		}
 	}
 	var st struct {
 		State    string `json:"state"`

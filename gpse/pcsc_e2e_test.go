@@ -38,6 +38,7 @@ import (
 const (
 	envHelperRun  = "IDLEDGER_TEST_PCSCD_RUN"
 	envHelperConf = "IDLEDGER_TEST_PCSCD_CONF"
+	envEnvDump    = "IDLEDGER_TEST_PLUGIN_ENV_DUMP"
 	vpcdDriver    = "/usr/lib/pcsc/drivers/serial/libifdvpcd.so"
 	reader0       = "Virtual PCD 00 00"
 	reader1       = "Virtual PCD 00 01"
@@ -46,7 +47,13 @@ const (
 func TestMain(m *testing.M) {
 	switch {
 	case filepath.Base(os.Args[0]) == "idledger-signer-gpse":
-		// The test binary as the plugin, run by signer.OpenPlugin.
+		// The test binary as the plugin, run by signer.OpenPlugin. With
+		// envEnvDump set it first saves its /proc/self/environ there.
+		if dump := os.Getenv(envEnvDump); dump != "" {
+			if b, err := os.ReadFile("/proc/self/environ"); err == nil {
+				os.WriteFile(dump, b, 0o600)
+			}
+		}
 		os.Exit(gpse.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	case os.Getenv(envHelperRun) != "":
 		os.Exit(pcscdHelper())
