@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/idledger/idledger/gpse"
+	"github.com/idledger/idledger/internal/testutil"
 	"github.com/idledger/idledger/jpkiemu"
 	"github.com/idledger/idledger/signer"
 )
@@ -91,7 +92,7 @@ type stack struct {
 	once    sync.Once
 	err     error
 	cmd     *exec.Cmd
-	log     *syncBuffer
+	log     *testutil.SyncBuffer
 	port    int
 	dir     string
 	binDir  string
@@ -99,23 +100,6 @@ type stack struct {
 }
 
 var theStack stack
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // missingPCSC says what is missing for the real stack, or "".
 func missingPCSC() string {
@@ -162,16 +146,9 @@ func requireStack(t *testing.T) *stack {
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("pcscd log (tail):\n%s", tail(s.log.String(), 3000))
+			t.Logf("pcscd log (tail):\n%s", s.log.TailBytes(3000))
 		}
 	})
-	return s
-}
-
-func tail(s string, n int) string {
-	if len(s) > n {
-		return "…" + s[len(s)-n:]
-	}
 	return s
 }
 
@@ -198,7 +175,7 @@ func freePortPair() (int, error) {
 }
 
 func (s *stack) start() error {
-	s.log = &syncBuffer{}
+	s.log = &testutil.SyncBuffer{}
 	dir, err := os.MkdirTemp("", "idledger-pcsc-")
 	if err != nil {
 		return err
@@ -375,7 +352,7 @@ func (u *countingUI) Message(text string) error {
 	return nil
 }
 
-func openGPSE(t *testing.T, ui signer.PluginUI, stderr *syncBuffer) *signer.PluginSigner {
+func openGPSE(t *testing.T, ui signer.PluginUI, stderr *testutil.SyncBuffer) *signer.PluginSigner {
 	t.Helper()
 	p, err := signer.OpenPlugin("gpse", signer.PluginOptions{UI: ui, Timeout: 30 * time.Second, Stderr: stderr})
 	if err != nil {
@@ -384,7 +361,7 @@ func openGPSE(t *testing.T, ui signer.PluginUI, stderr *syncBuffer) *signer.Plug
 	t.Cleanup(func() {
 		p.Close()
 		if t.Failed() {
-			t.Logf("plugin stderr:\n%s", tail(stderr.String(), 4000))
+			t.Logf("plugin stderr:\n%s", stderr.TailBytes(4000))
 		}
 	})
 	return p
@@ -396,7 +373,7 @@ func TestPCSCCardCertificateAndSign(t *testing.T) {
 	card := emuCard(t, h, false)
 	s.insert(t, 0, card, nil)
 	t.Setenv("IDLEDGER_SIGNER_DEBUG", "1") // and check no PIN leaks
-	var stderr syncBuffer
+	var stderr testutil.SyncBuffer
 	ui := &countingUI{pin: "1234"}
 	p := openGPSE(t, ui, &stderr)
 	ctx := context.Background()
@@ -434,7 +411,7 @@ func TestPCSCPhoneNeedsPINForCertificate(t *testing.T) {
 	phone := emuCard(t, h, true)
 	s.insert(t, 0, phone, nil)
 	ui := &countingUI{pin: "1234"}
-	p := openGPSE(t, ui, &syncBuffer{})
+	p := openGPSE(t, ui, &testutil.SyncBuffer{})
 	cert, err := p.Certificate(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -460,7 +437,7 @@ func TestPCSCWrongPIN(t *testing.T) {
 	card := emuCard(t, newHolder(t, "holder1"), false)
 	s.insert(t, 0, card, nil)
 	ui := &countingUI{pin: "9999"}
-	p := openGPSE(t, ui, &syncBuffer{})
+	p := openGPSE(t, ui, &testutil.SyncBuffer{})
 	di, _ := digestInfo("x")
 	_, err := p.SignDigestInfo(context.Background(), di)
 	if !errors.Is(err, signer.ErrWrongPIN) || !strings.Contains(err.Error(), "wrong PIN, 2 tries left") {
@@ -488,7 +465,7 @@ func TestPCSCBlockedPIN(t *testing.T) {
 	card.Reset()
 	s.insert(t, 0, card, nil)
 	ui := &countingUI{pin: "1234"}
-	p := openGPSE(t, ui, &syncBuffer{})
+	p := openGPSE(t, ui, &testutil.SyncBuffer{})
 	di, _ := digestInfo("x")
 	_, err = p.SignDigestInfo(context.Background(), di)
 	if !errors.Is(err, signer.ErrPINBlocked) || !strings.Contains(err.Error(), "blocked") {
@@ -501,7 +478,7 @@ func TestPCSCBlockedPIN(t *testing.T) {
 
 func TestPCSCNoCard(t *testing.T) {
 	requireStack(t)
-	p := openGPSE(t, &countingUI{pin: "1234"}, &syncBuffer{})
+	p := openGPSE(t, &countingUI{pin: "1234"}, &testutil.SyncBuffer{})
 	_, err := p.Certificate(context.Background())
 	if !errors.Is(err, signer.ErrNoCard) || !strings.Contains(err.Error(), reader0) {
 		t.Fatalf("got %v", err)
@@ -511,7 +488,7 @@ func TestPCSCNoCard(t *testing.T) {
 func TestPCSCNoPCSCD(t *testing.T) {
 	requireStack(t)
 	t.Setenv("PCSCLITE_CSOCK_NAME", filepath.Join(t.TempDir(), "nothing-here"))
-	p := openGPSE(t, &countingUI{pin: "1234"}, &syncBuffer{})
+	p := openGPSE(t, &countingUI{pin: "1234"}, &testutil.SyncBuffer{})
 	_, err := p.Certificate(context.Background())
 	if !errors.Is(err, signer.ErrNoReader) || !strings.Contains(err.Error(), "pcscd") {
 		t.Fatalf("got %v", err)
@@ -523,7 +500,7 @@ func TestPCSCCardRemovedMidSignature(t *testing.T) {
 	card := emuCard(t, newHolder(t, "holder1"), false)
 	s.insert(t, 0, card, func(apdu []byte) bool { return len(apdu) > 1 && apdu[1] == 0x2A })
 	ui := &countingUI{pin: "1234"}
-	p := openGPSE(t, ui, &syncBuffer{})
+	p := openGPSE(t, ui, &testutil.SyncBuffer{})
 	di, _ := digestInfo("x")
 	_, err := p.SignDigestInfo(context.Background(), di)
 	if !errors.Is(err, signer.ErrCardRemoved) {
@@ -542,7 +519,7 @@ func TestPCSCTwoReaders(t *testing.T) {
 	s.insert(t, 1, phone, nil)
 
 	// Default: the first reader holding a JPKI applet.
-	p := openGPSE(t, &countingUI{pin: "1234"}, &syncBuffer{})
+	p := openGPSE(t, &countingUI{pin: "1234"}, &testutil.SyncBuffer{})
 	cert, err := p.Certificate(context.Background())
 	if err != nil || !bytes.Equal(cert, h1.cert) {
 		t.Fatalf("default reader: %v, holder1's certificate=%v", err, bytes.Equal(cert, h1.cert))
@@ -552,7 +529,7 @@ func TestPCSCTwoReaders(t *testing.T) {
 	// The reader named by IDLEDGER_GPSE_READER (the plugin's --reader).
 	t.Setenv("IDLEDGER_GPSE_READER", reader1)
 	ui := &countingUI{pin: "1234"}
-	p = openGPSE(t, ui, &syncBuffer{})
+	p = openGPSE(t, ui, &testutil.SyncBuffer{})
 	cert, err = p.Certificate(context.Background())
 	if err != nil || !bytes.Equal(cert, h2.cert) {
 		t.Fatalf("reader 1: %v, holder2's certificate=%v", err, bytes.Equal(cert, h2.cert))

@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idledger/idledger/internal/testutil"
 	"github.com/idledger/idledger/signer/internal/pluginwire"
 )
 
@@ -437,7 +438,7 @@ func TestPluginNoUI(t *testing.T) {
 func TestPluginDebugRedactsPIN(t *testing.T) {
 	installPlugin(t, "ok")
 	t.Setenv("IDLEDGER_SIGNER_DEBUG", "1")
-	var stderr syncBuffer
+	var stderr testutil.SyncBuffer
 	p := openTest(t, &scriptUI{pin: testPIN}, PluginOptions{Stderr: &stderr})
 	di, _ := digestInfo("x")
 	if _, err := p.SignDigestInfo(context.Background(), di); err != nil {
@@ -471,23 +472,6 @@ func TestPluginContextCancel(t *testing.T) {
 }
 
 // TestServePlugin drives the plugin side in-process.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestOpenPluginSignerNilOnError(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
 	s, err := openPluginSigner("gpse")
