@@ -84,3 +84,59 @@ func TestAppletFollowsOneWrongLeAndGetResponse(t *testing.T) {
 		t.Fatalf("sent %X", sent)
 	}
 }
+
+// scriptedCard answers APDUs with the responses of a fuzz input: a series
+// of length-prefixed responses (one length byte, then that many bytes);
+// once they run out it answers 6C 00, the answer that once made the
+// re-send recursion endless.
+type scriptedCard struct {
+	in []byte
+	n  int
+}
+
+func (c *scriptedCard) Transmit(apdu []byte) ([]byte, error) {
+	c.n++
+	if len(c.in) == 0 {
+		return []byte{0x6C, 0x00}, nil
+	}
+	n := min(int(c.in[0]), len(c.in)-1)
+	r := c.in[1 : 1+n]
+	c.in = c.in[1+n:]
+	return bytes.Clone(r), nil
+}
+
+// FuzzAppletResponses runs the whole applet flow against a card that
+// answers anything: it must end, with a bounded number of APDUs, and
+// never panic.
+func FuzzAppletResponses(f *testing.F) {
+	seq := func(rs ...[]byte) []byte {
+		var b []byte
+		for _, r := range rs {
+			b = append(append(b, byte(len(r))), r...)
+		}
+		return b
+	}
+	ok := []byte{0x90, 0x00}
+	tok := append([]byte("JPKIAPGPSETOKEN                 "), 0x90, 0x00)
+	f.Add(seq(ok, ok, tok))
+	f.Add(seq(ok, ok, tok, ok, []byte{0x30, 0x82, 0x01, 0x00, 0x90, 0x00}, []byte{0x61, 0x10}, []byte{0x6C, 0x04}))
+	f.Add(seq(ok, ok, tok, ok, []byte{0x63, 0xC2}, ok, []byte{0x63, 0xC1}))
+	f.Add(seq([]byte{0x61, 0x00}, []byte{0x61, 0x00}, []byte{0x61, 0x00}))
+	f.Add([]byte{})
+	di := append(bytes.Clone(sha256Prefix), make([]byte, 32)...)
+	f.Fuzz(func(t *testing.T, in []byte) {
+		c := &scriptedCard{in: in}
+		a, err := Select(c)
+		if err == nil {
+			a.ReadCertificate()
+			a.TriesLeft()
+			a.VerifyPIN([]byte("1234"))
+			a.Sign(di)
+		}
+		// Each command: one re-send, 16 GET RESPONSE; a certificate
+		// read: at most 0x7FFF/255+2 READ BINARY; plus SELECTs.
+		if limit := 10 * (1 + maxWrongLe + maxGetResponse) * (0x7FFF/255 + 8); c.n > limit {
+			t.Fatalf("%d APDUs", c.n)
+		}
+	})
+}
