@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/idledger/idledger/cli"
 	"github.com/idledger/idledger/jpkiemu"
@@ -35,6 +36,12 @@ func TestPCSCAttestToChain(t *testing.T) {
 	}
 	s.insert(t, 0, card, nil)
 	env.Start(t)
+	// Start waits for height 1 in the block store, which CometBFT saves
+	// before the app commits it: a query right then can find "no state
+	// yet". Height 2 means block 1 is committed.
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	nodetest.WaitHeight(ctx, t, env.URL, 2)
 	t.Setenv("IDLEDGER_PIN", "1234")
 	dump := filepath.Join(t.TempDir(), "plugin-environ")
 	t.Setenv(envEnvDump, dump)
