@@ -13,13 +13,9 @@ import (
 	"bytes"
 	"context"
 	"crypto"
-	"crypto/rand"
 	"crypto/rsa"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"fmt"
-	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -297,31 +293,13 @@ func (s *stack) waitPresence(t *testing.T, slot int, present bool) {
 	}
 }
 
-type e2eHolder struct {
-	key  *rsa.PrivateKey
-	cert []byte
-}
-
-func newHolder(t *testing.T, cn string) e2eHolder {
+func newHolder(t *testing.T, cn string) holder {
 	t.Helper()
-	if cn == "holder1" {
-		h := testHolder(t)
-		return e2eHolder{h.key, h.cert}
-	}
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(43), Subject: pkix.Name{Country: []string{"JP"}, CommonName: cn},
-		NotBefore: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), NotAfter: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e2eHolder{k, der}
+	k, cert := testutil.Holder(cn)
+	return holder{key: k, cert: cert}
 }
 
-func emuCard(t *testing.T, h e2eHolder, phone bool) *jpkiemu.Card {
+func emuCard(t *testing.T, h holder, phone bool) *jpkiemu.Card {
 	t.Helper()
 	c, err := jpkiemu.New(jpkiemu.Options{Key: h.key, CertDER: h.cert, PIN: []byte("1234"), GPSE: phone})
 	if err != nil {

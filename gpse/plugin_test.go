@@ -4,19 +4,14 @@ import (
 	"bytes"
 	"context"
 	"crypto"
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
-	"math/big"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/idledger/idledger/gpse"
+	"github.com/idledger/idledger/internal/testutil"
 	"github.com/idledger/idledger/jpkiemu"
 	"github.com/idledger/idledger/signer"
 )
@@ -26,35 +21,13 @@ type holder struct {
 	cert []byte
 }
 
-var (
-	holderOnce sync.Once
-	theHolder  holder
-)
-
-// testHolder makes one RSA-2048 key and self-signed certificate per test
-// binary. (The chain's test CA is not needed here: the plugin does not
-// check the certificate, the chain does.)
+// testHolder is the holder of the in-process tests. (The chain's test CA
+// is not needed here: the plugin does not check the certificate, the chain
+// does.)
 func testHolder(t testing.TB) holder {
 	t.Helper()
-	holderOnce.Do(func() {
-		k, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			panic(err)
-		}
-		tmpl := &x509.Certificate{
-			SerialNumber: big.NewInt(42),
-			Subject:      pkix.Name{Country: []string{"JP"}, CommonName: "holder1"},
-			NotBefore:    time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC),
-			NotAfter:     time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC),
-			KeyUsage:     x509.KeyUsageDigitalSignature,
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
-		if err != nil {
-			panic(err)
-		}
-		theHolder = holder{key: k, cert: der}
-	})
-	return theHolder
+	k, cert := testutil.Holder("holder1")
+	return holder{key: k, cert: cert}
 }
 
 func newCard(t testing.TB, gpseToken bool) *jpkiemu.Card {

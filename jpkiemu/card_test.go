@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto"
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/binary"
@@ -12,25 +11,17 @@ import (
 	"io"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/idledger/idledger/internal/testutil"
 )
 
-var (
-	keyOnce sync.Once
-	testKey *rsa.PrivateKey
-)
+// testKey is the card's key, one per test binary.
+var testKey, _ = testutil.Holder("holder1")
 
 func newCard(t testing.TB, gpse bool) *Card {
 	t.Helper()
-	keyOnce.Do(func() {
-		k, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			panic(err)
-		}
-		testKey = k
-	})
 	// Any DER SEQUENCE stands for the certificate here.
 	cert := append([]byte{0x30, 0x82, 0x01, 0x2C}, bytes.Repeat([]byte{0xAB}, 300)...)
 	c, err := New(Options{Key: testKey, CertDER: cert, PIN: []byte("1234"), GPSE: gpse})

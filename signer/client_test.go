@@ -4,16 +4,13 @@ import (
 	"bytes"
 	"context"
 	"crypto"
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -198,32 +195,10 @@ type testKey struct {
 	path string
 }
 
-var (
-	keyOnce sync.Once
-	theKey  testKey
-)
-
 // installPlugin puts idledger-signer-test on a fresh PATH and returns the
 // key the plugin signs with.
 func installPlugin(t *testing.T, mode string) testKey {
 	t.Helper()
-	keyOnce.Do(func() {
-		k, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			panic(err)
-		}
-		tmpl := &x509.Certificate{
-			SerialNumber: big.NewInt(7),
-			Subject:      pkix.Name{Country: []string{"JP"}, CommonName: "holder1"},
-			NotBefore:    time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC),
-			NotAfter:     time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC),
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
-		if err != nil {
-			panic(err)
-		}
-		theKey = testKey{key: k, cert: der}
-	})
 	dir := t.TempDir()
 	exe, err := os.Executable()
 	if err != nil {
@@ -232,7 +207,8 @@ func installPlugin(t *testing.T, mode string) testKey {
 	if err := os.Symlink(exe, filepath.Join(dir, PluginPrefix+"test")); err != nil {
 		t.Fatal(err)
 	}
-	k := theKey
+	key, cert := testutil.Holder("holder1")
+	k := testKey{key: key, cert: cert}
 	k.path = filepath.Join(dir, "key.pem")
 	var buf bytes.Buffer
 	pem.Encode(&buf, &pem.Block{Type: "CERTIFICATE", Bytes: k.cert})

@@ -1,6 +1,7 @@
 package testutil
 
 import (
+	"crypto/x509"
 	"fmt"
 	"sync"
 	"testing"
@@ -36,5 +37,21 @@ func TestSyncBuffer(t *testing.T) {
 	}
 	if got := b.TailBytes(5); got != "a\nb\nc" {
 		t.Fatalf("TailBytes(5) = %q", got)
+	}
+}
+
+func TestHolder(t *testing.T) {
+	k1, c1 := Holder("a")
+	k2, c2 := Holder("a")
+	k3, c3 := Holder("b")
+	if k1 != k2 || &c1[0] != &c2[0] {
+		t.Fatal("the same cn gave another key")
+	}
+	if k1.Equal(k3) || string(c1) == string(c3) {
+		t.Fatal("two cns share a key")
+	}
+	cert, err := x509.ParseCertificate(c3)
+	if err != nil || cert.Subject.CommonName != "b" || !k3.PublicKey.Equal(cert.PublicKey) {
+		t.Fatalf("certificate: %v", err)
 	}
 }
