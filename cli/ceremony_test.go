@@ -15,6 +15,7 @@ import (
 
 	"github.com/idledger/idledger/cli"
 	"github.com/idledger/idledger/client"
+	"github.com/idledger/idledger/internal/testutil"
 	"github.com/idledger/idledger/node"
 	"github.com/idledger/idledger/node/nodetest"
 )
@@ -28,17 +29,17 @@ func startNodes(t *testing.T, homes ...string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	for _, home := range homes {
-		logs := &syncBuffer{}
+		logs := &testutil.SyncBuffer{}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			if code := cli.Main(ctx, []string{"start", "--home", home}, logs, logs); code != cli.ExitOK {
-				t.Errorf("idledger start --home %s: exit %d\n%s", home, code, logs.tail(60))
+				t.Errorf("idledger start --home %s: exit %d\n%s", home, code, logs.TailLines(60))
 			}
 		}()
 		t.Cleanup(func() {
 			if t.Failed() {
-				t.Logf("log of %s:\n%s", home, logs.tail(60))
+				t.Logf("log of %s:\n%s", home, logs.TailLines(60))
 			}
 		})
 	}
