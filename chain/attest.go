@@ -21,9 +21,8 @@ func (m *Machine) attest(st Store, env Env, tx *Tx, a *chainpb.Attest) (*Result,
 	if err != nil {
 		return nil, err
 	}
-	if a.NotAfter <= env.Time {
-		return nil, refuse(CodeNotAfterPassed, "not-after %s is not after the block time %s", fmtTime(a.NotAfter), fmtTime(env.Time))
-	}
+	// The certificate first (its chain is checked once per certificate and
+	// cached): an expired card is refused as such, whatever not-after says.
 	cert, err := m.subjectCert(st, env, a.AuthCertificate, params.AllowSigningCertificates)
 	if err != nil {
 		return nil, err
@@ -35,6 +34,8 @@ func (m *Machine) attest(st Store, env Env, tx *Tx, a *chainpb.Attest) (*Result,
 		return nil, refuse(CodeSubjectRevoked, "subject %x is revoked since %s: %s", subject, fmtTime(r.EffectiveTime), r.Reason)
 	}
 	switch {
+	case a.NotAfter <= env.Time:
+		return nil, refuse(CodeNotAfterPassed, "not-after %s is not after the block time %s", fmtTime(a.NotAfter), fmtTime(env.Time))
 	case a.NotAfter > cert.NotAfter.Unix():
 		return nil, refuse(CodeNotAfterBeyondCert, "not-after %s is beyond the certificate's expiry %s", fmtTime(a.NotAfter), fmtTime(cert.NotAfter.Unix()))
 	case params.MaxAttestationLifetime > 0 && a.NotAfter-env.Time > params.MaxAttestationLifetime:

@@ -2,9 +2,9 @@ package chain_test
 
 import (
 	"testing"
-	"time"
 
 	"github.com/idledger/idledger/chain"
+	"github.com/idledger/idledger/chain/chainpb"
 	"github.com/idledger/idledger/internal/fixture"
 )
 
@@ -39,19 +39,24 @@ func TestSubjectRevocationComparesSubjectFirst(t *testing.T) {
 	}
 }
 
-// TestAttestCheapRulesFirst: a not-after in the past is refused before the
-// certificate chain; a claim-full refusal comes before the signatures.
+// TestAttestCheapRulesFirst: the state rules (a revoked subject, a
+// lifetime too long) refuse an attestation before the holder's RSA
+// signature or the member's ed25519 signature is checked; so do they for
+// revoking subjects.
 func TestAttestCheapRulesFirst(t *testing.T) {
 	w := world(t)
 	st := newState(t, w, nil)
 	m := chain.NewMachine(100)
-	_, before := m.CacheStats()
-	raw, _ := w.AttestTx(fixture.Attest{Holder: fixture.Stranger, NotAfter: fixture.Now.Add(-time.Hour)})
-	if _, err := deliver(t, m, st, raw); chain.CodeOf(err) != chain.CodeNotAfterPassed {
-		t.Fatalf("past not-after: %v", err)
+	if _, err := deliver(t, m, st, sign(t, w, revokeSubjects(0, env.Time, w.Subject(fixture.Bob)), fixture.Reader, "")); err != nil {
+		t.Fatal(err)
 	}
-	if _, after := m.CacheStats(); after != before {
-		t.Fatal("a certificate chain was checked for an attestation whose not-after passed")
+	raw, _ := w.AttestTx(fixture.Attest{Holder: fixture.Bob, Tamper: func(tx *chainpb.Tx) { tx.SubjectSignature[5] ^= 1 }})
+	if _, err := deliver(t, m, st, raw); chain.CodeOf(err) != chain.CodeSubjectRevoked {
+		t.Fatalf("revoked subject, forged holder signature: %v, want subject revoked before the RSA check", err)
+	}
+	raw, _ = w.AttestTx(fixture.Attest{NotAfter: fixture.Now.AddDate(2, 0, 0), Tamper: func(tx *chainpb.Tx) { tx.MemberSignature[5] ^= 1 }})
+	if _, err := deliver(t, m, st, raw); chain.CodeOf(err) != chain.CodeLifetimeTooLong {
+		t.Fatalf("lifetime too long, forged member signature: %v, want lifetime before the ed25519 check", err)
 	}
 	// Revoking subjects: a duplicate commitment is refused before the
 	// revoker's signature is checked (a tampered one here).
