@@ -79,6 +79,8 @@ Try it on one machine:
 		newVerifierCommand(),
 		newPresentCommand(),
 		newVerifyPresentationCommand(),
+		newSignerCommand(),
+		newDoctorCommand(),
 	)
 	return root
 }

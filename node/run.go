@@ -78,9 +78,14 @@ func Start(home string, opts StartOptions) (*Node, error) {
 	if _, err := genesis.FromDoc(doc); err != nil {
 		return nil, fmt.Errorf("node: %s: %w", c.GenesisFile(), err)
 	}
-	pv, err := loadFilePV(c)
-	if err != nil {
-		return nil, err
+	// With priv_validator_laddr set, CometBFT listens there for a remote
+	// signer (idledger signer run, tmkms, horcrux) and the key stays off
+	// this machine.
+	var pv cmttypes.PrivValidator
+	if c.PrivValidatorListenAddr == "" {
+		if pv, err = loadFilePV(c); err != nil {
+			return nil, err
+		}
 	}
 	nodeKey, err := p2p.LoadNodeKey(c.NodeKeyFile())
 	if err != nil {
