@@ -66,6 +66,10 @@ type App struct {
 	check *overlay
 	// retainHeight is what Commit tells CometBFT it may prune below.
 	retainHeight int64
+	// halted is set, and upgradeHalt closed, when the chain reached an
+	// upgrade this binary does not know (see upgrade.go).
+	halted      *UpgradeNeededError
+	upgradeHalt chan struct{}
 }
 
 var _ abci.Application = (*App)(nil)
@@ -107,6 +111,8 @@ func New(opts Options) (*App, error) {
 		txs:     memo.New[[32]byte, *chain.Tx](opts.TxCache),
 		opts:    opts,
 		metrics: opts.Metrics,
+
+		upgradeHalt: make(chan struct{}),
 	}
 	if err := a.loadCommitted(); err != nil {
 		db.Close()
@@ -305,6 +311,9 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 	defer a.mu.Unlock()
 	store := treeStore{a.tree}
 	env := chain.Env{ChainID: a.chainID, Height: req.Height, Time: req.Time.Unix()}
+	if err := a.beginUpgrade(store, env); err != nil {
+		return nil, err
+	}
 	chain.BeginBlock(store, env)
 	res := &abci.ResponseFinalizeBlock{TxResults: make([]*abci.ExecTxResult, len(req.Txs))}
 	for i, raw := range req.Txs {

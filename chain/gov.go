@@ -153,6 +153,8 @@ func actionName(a *chainpb.GovAction) string {
 		return "remove_anchor"
 	case *chainpb.GovAction_SetParams:
 		return "set_params"
+	case *chainpb.GovAction_Upgrade:
+		return "upgrade"
 	}
 	return "none"
 }
@@ -212,6 +214,8 @@ func CheckAction(a *chainpb.GovAction) error {
 		if err := ValidateParams(act.SetParams, 0); err != nil {
 			return fmt.Errorf("set_params: %w", err)
 		}
+	case *chainpb.GovAction_Upgrade:
+		return checkUpgrade(act.Upgrade)
 	default:
 		return fmt.Errorf("no action")
 	}
@@ -346,6 +350,8 @@ func (m *Machine) execute(st Store, env Env, a *chainpb.GovAction) error {
 			return err
 		}
 		SetParams(st, act.SetParams)
+	case *chainpb.GovAction_Upgrade:
+		return scheduleUpgrade(st, env, act.Upgrade)
 	default:
 		return fmt.Errorf("no action")
 	}

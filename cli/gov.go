@@ -132,6 +132,8 @@ func describeAction(a *chainpb.GovAction) (string, string) {
 			"max_attestations_per_claim=%d governor_threshold=%d proposal_ttl_blocks=%d max_revocations_per_tx=%d",
 			time.Duration(p.MaxAttestationLifetime)*time.Second, p.AllowSigningCertificates, p.BlockRetention,
 			p.MaxAttestationsPerClaim, p.GovernorThreshold, p.ProposalTtlBlocks, p.MaxRevocationsPerTx)
+	case *chainpb.GovAction_Upgrade:
+		return "upgrade", fmt.Sprintf("%s at height %d", act.Upgrade.Name, act.Upgrade.Height)
 	}
 	return "none", ""
 }
@@ -167,6 +169,7 @@ Actions:
   remove-anchor ID     stop trusting one (new attestations under it fail;
                        existing ones keep their status)
   set-params           change chain parameters (the others stay as they are)
+  upgrade              halt every node at a height for a software upgrade
 
 Examples:
 
@@ -179,7 +182,7 @@ Examples:
 	cmd.AddCommand(
 		newProposeAddMemberCommand(g), newProposeRemoveMemberCommand(g), newProposeSetRolesCommand(g),
 		newProposeSetValidatorPowerCommand(g), newProposeAddAnchorCommand(g), newProposeRemoveAnchorCommand(g),
-		newProposeSetParamsCommand(g),
+		newProposeSetParamsCommand(g), newProposeUpgradeCommand(g),
 	)
 	return cmd
 }

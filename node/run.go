@@ -50,6 +50,8 @@ type Node struct {
 	dbs    *dbTracker
 	logger log.Logger
 	feed   *feedRunner
+	// upgrade is the idledger app, for its upgrade halt (nil for another app).
+	upgrade *app.App
 
 	stopOnce sync.Once
 	stopErr  error
@@ -93,6 +95,7 @@ func Start(home string, opts StartOptions) (*Node, error) {
 	}
 
 	var ga *guardedApp
+	var upgradeApp *app.App
 	if opts.App != nil {
 		other, err := opts.App(home)
 		if err != nil {
@@ -119,10 +122,15 @@ func Start(home string, opts StartOptions) (*Node, error) {
 			}
 			return nil, fmt.Errorf("node: %w", err)
 		}
+		if e := a.UpgradeNeeded(); e != nil {
+			a.Close()
+			return nil, fmt.Errorf("node: %w", e)
+		}
 		if c.Instrumentation.IsPrometheusEnabled() {
 			a.RegisterCacheMetrics(prometheus.DefaultRegisterer)
 		}
 		ga = &guardedApp{Application: a, closer: a}
+		upgradeApp = a
 	}
 
 	dbs := new(dbTracker)
@@ -154,7 +162,7 @@ func Start(home string, opts StartOptions) (*Node, error) {
 	}
 	logger.Info("idledger node started", "home", home, "chain_id", doc.ChainID, "node_id", nodeKey.ID(),
 		"rpc", c.RPC.ListenAddress, "p2p", c.P2P.ListenAddress)
-	n := &Node{cfg: c, cmt: cmt, app: ga, dbs: dbs, logger: logger}
+	n := &Node{cfg: c, cmt: cmt, app: ga, dbs: dbs, logger: logger, upgrade: upgradeApp}
 	if opts.Feed != nil {
 		if n.feed, err = startFeed(n, home, doc.ChainID, opts.Feed, logger); err != nil {
 			n.Stop()
@@ -291,6 +299,8 @@ func Run(ctx context.Context, home string, opts StartOptions) error {
 	select {
 	case <-ctx.Done():
 	case <-n.Done():
+	case <-n.UpgradeHalt():
+		return n.stopForUpgrade(ctx)
 	}
 	return n.Stop()
 }

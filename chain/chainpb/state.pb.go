@@ -868,6 +868,7 @@ type GovAction struct {
 	//	*GovAction_AddAnchor
 	//	*GovAction_RemoveAnchor
 	//	*GovAction_SetParams
+	//	*GovAction_Upgrade
 	Action        isGovAction_Action `protobuf_oneof:"action"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -973,6 +974,15 @@ func (x *GovAction) GetSetParams() *Params {
 	return nil
 }
 
+func (x *GovAction) GetUpgrade() *UpgradePlan {
+	if x != nil {
+		if x, ok := x.Action.(*GovAction_Upgrade); ok {
+			return x.Upgrade
+		}
+	}
+	return nil
+}
+
 type isGovAction_Action interface {
 	isGovAction_Action()
 }
@@ -1005,6 +1015,11 @@ type GovAction_SetParams struct {
 	SetParams *Params `protobuf:"bytes,7,opt,name=set_params,json=setParams,proto3,oneof"`
 }
 
+type GovAction_Upgrade struct {
+	// upgrade schedules a software upgrade (field 10; see docs/operators.md).
+	Upgrade *UpgradePlan `protobuf:"bytes,10,opt,name=upgrade,proto3,oneof"`
+}
+
 func (*GovAction_AddMember) isGovAction_Action() {}
 
 func (*GovAction_RemoveMember) isGovAction_Action() {}
@@ -1018,6 +1033,8 @@ func (*GovAction_AddAnchor) isGovAction_Action() {}
 func (*GovAction_RemoveAnchor) isGovAction_Action() {}
 
 func (*GovAction_SetParams) isGovAction_Action() {}
+
+func (*GovAction_Upgrade) isGovAction_Action() {}
 
 type SetRoles struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1178,6 +1195,61 @@ func (x *AnchorSet) GetAnchors() []*TrustAnchor {
 	return nil
 }
 
+// UpgradePlan is a scheduled software upgrade: every node commits block
+// height-1 and halts before executing block height, until it runs a binary
+// that knows the upgrade by name. Stored under state key 0x14 0x00.
+type UpgradePlan struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Height        int64                  `protobuf:"varint,2,opt,name=height,proto3" json:"height,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpgradePlan) Reset() {
+	*x = UpgradePlan{}
+	mi := &file_idledger_v1_state_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpgradePlan) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpgradePlan) ProtoMessage() {}
+
+func (x *UpgradePlan) ProtoReflect() protoreflect.Message {
+	mi := &file_idledger_v1_state_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpgradePlan.ProtoReflect.Descriptor instead.
+func (*UpgradePlan) Descriptor() ([]byte, []int) {
+	return file_idledger_v1_state_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *UpgradePlan) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *UpgradePlan) GetHeight() int64 {
+	if x != nil {
+		return x.Height
+	}
+	return 0
+}
+
 var File_idledger_v1_state_proto protoreflect.FileDescriptor
 
 const file_idledger_v1_state_proto_rawDesc = "" +
@@ -1257,7 +1329,7 @@ const file_idledger_v1_state_proto_rawDesc = "" +
 	"\tValidator\x12\x16\n" +
 	"\x06member\x18\x01 \x01(\tR\x06member\x12\x17\n" +
 	"\apub_key\x18\x02 \x01(\fR\x06pubKey\x12\x14\n" +
-	"\x05power\x18\x03 \x01(\x03R\x05power\"\x92\x03\n" +
+	"\x05power\x18\x03 \x01(\x03R\x05power\"\xc8\x03\n" +
 	"\tGovAction\x124\n" +
 	"\n" +
 	"add_member\x18\x01 \x01(\v2\x13.idledger.v1.MemberH\x00R\taddMember\x12%\n" +
@@ -1268,7 +1340,9 @@ const file_idledger_v1_state_proto_rawDesc = "" +
 	"add_anchor\x18\x05 \x01(\v2\x18.idledger.v1.TrustAnchorH\x00R\taddAnchor\x12%\n" +
 	"\rremove_anchor\x18\x06 \x01(\fH\x00R\fremoveAnchor\x124\n" +
 	"\n" +
-	"set_params\x18\a \x01(\v2\x13.idledger.v1.ParamsH\x00R\tsetParamsB\b\n" +
+	"set_params\x18\a \x01(\v2\x13.idledger.v1.ParamsH\x00R\tsetParams\x124\n" +
+	"\aupgrade\x18\n" +
+	" \x01(\v2\x18.idledger.v1.UpgradePlanH\x00R\aupgradeB\b\n" +
 	"\x06action\"8\n" +
 	"\bSetRoles\x12\x16\n" +
 	"\x06member\x18\x01 \x01(\tR\x06member\x12\x14\n" +
@@ -1278,7 +1352,10 @@ const file_idledger_v1_state_proto_rawDesc = "" +
 	"\apub_key\x18\x02 \x01(\fR\x06pubKey\x12\x14\n" +
 	"\x05power\x18\x03 \x01(\x03R\x05power\"?\n" +
 	"\tAnchorSet\x122\n" +
-	"\aanchors\x18\x01 \x03(\v2\x18.idledger.v1.TrustAnchorR\aanchorsB,Z*github.com/idledger/idledger/chain/chainpbb\x06proto3"
+	"\aanchors\x18\x01 \x03(\v2\x18.idledger.v1.TrustAnchorR\aanchors\"9\n" +
+	"\vUpgradePlan\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
+	"\x06height\x18\x02 \x01(\x03R\x06heightB,Z*github.com/idledger/idledger/chain/chainpbb\x06proto3"
 
 var (
 	file_idledger_v1_state_proto_rawDescOnce sync.Once
@@ -1292,7 +1369,7 @@ func file_idledger_v1_state_proto_rawDescGZIP() []byte {
 	return file_idledger_v1_state_proto_rawDescData
 }
 
-var file_idledger_v1_state_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_idledger_v1_state_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_idledger_v1_state_proto_goTypes = []any{
 	(*Member)(nil),            // 0: idledger.v1.Member
 	(*TrustAnchor)(nil),       // 1: idledger.v1.TrustAnchor
@@ -1308,6 +1385,7 @@ var file_idledger_v1_state_proto_goTypes = []any{
 	(*SetRoles)(nil),          // 11: idledger.v1.SetRoles
 	(*SetValidatorPower)(nil), // 12: idledger.v1.SetValidatorPower
 	(*AnchorSet)(nil),         // 13: idledger.v1.AnchorSet
+	(*UpgradePlan)(nil),       // 14: idledger.v1.UpgradePlan
 }
 var file_idledger_v1_state_proto_depIdxs = []int32{
 	4,  // 0: idledger.v1.Attestation.revocation:type_name -> idledger.v1.Revocation
@@ -1320,12 +1398,13 @@ var file_idledger_v1_state_proto_depIdxs = []int32{
 	12, // 7: idledger.v1.GovAction.set_validator_power:type_name -> idledger.v1.SetValidatorPower
 	1,  // 8: idledger.v1.GovAction.add_anchor:type_name -> idledger.v1.TrustAnchor
 	2,  // 9: idledger.v1.GovAction.set_params:type_name -> idledger.v1.Params
-	1,  // 10: idledger.v1.AnchorSet.anchors:type_name -> idledger.v1.TrustAnchor
-	11, // [11:11] is the sub-list for method output_type
-	11, // [11:11] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	14, // 10: idledger.v1.GovAction.upgrade:type_name -> idledger.v1.UpgradePlan
+	1,  // 11: idledger.v1.AnchorSet.anchors:type_name -> idledger.v1.TrustAnchor
+	12, // [12:12] is the sub-list for method output_type
+	12, // [12:12] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_idledger_v1_state_proto_init() }
@@ -1341,6 +1420,7 @@ func file_idledger_v1_state_proto_init() {
 		(*GovAction_AddAnchor)(nil),
 		(*GovAction_RemoveAnchor)(nil),
 		(*GovAction_SetParams)(nil),
+		(*GovAction_Upgrade)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1348,7 +1428,7 @@ func file_idledger_v1_state_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_idledger_v1_state_proto_rawDesc), len(file_idledger_v1_state_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   14,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
