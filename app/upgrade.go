@@ -140,4 +140,3 @@ func (a *App) beginUpgrade(st chain.Store, env chain.Env) error {
 	a.log.Info(fmt.Sprintf("applied upgrade %q at height %d", p.Name, p.Height), "upgrade", p.Name, "height", p.Height)
 	return nil
 }
-
