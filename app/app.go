@@ -190,6 +190,7 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	defer a.metrics.timeCheck()()
 	tx, err := a.decode(req.Tx)
 	if err == nil {
 		h, t := chain.LastBlock(a.check)
@@ -384,6 +385,7 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit
 	if err := a.loadCommitted(); err != nil {
 		panic(err.Error())
 	}
+	a.observeCommit()
 	return &abci.ResponseCommit{RetainHeight: a.retainHeight}, nil
 }
 

@@ -96,6 +96,7 @@ func Start(home string, opts StartOptions) (*Node, error) {
 
 	var ga *guardedApp
 	var upgradeApp *app.App
+	var appMetrics *app.Metrics
 	if opts.App != nil {
 		other, err := opts.App(home)
 		if err != nil {
@@ -114,6 +115,7 @@ func Start(home string, opts StartOptions) (*Node, error) {
 		appOpts.ObserverNodeIDs = observers
 		if c.Instrumentation.IsPrometheusEnabled() {
 			appOpts.Metrics = app.NewMetrics(prometheus.DefaultRegisterer)
+			appMetrics = appOpts.Metrics
 		}
 		a, err := app.New(appOpts)
 		if err != nil {
@@ -167,6 +169,9 @@ func Start(home string, opts StartOptions) (*Node, error) {
 		if n.feed, err = startFeed(n, home, doc.ChainID, opts.Feed, logger); err != nil {
 			n.Stop()
 			return nil, err
+		}
+		if appMetrics != nil {
+			appMetrics.SetFeedPeers(n.feedPeers)
 		}
 	}
 	return n, nil
