@@ -47,7 +47,8 @@ func runSigner(t *testing.T, args ...string) (stop func()) {
 
 // TestValidatorSignsThroughRemoteSigner runs a validator whose consensus
 // key is not in its home: the node listens on priv_validator_laddr and
-// "idledger signer run" signs its blocks, also after a signer restart.
+// "idledger signer run" signs its blocks, also after a signer restart and
+// after a node restart (the signer redials).
 func TestValidatorSignsThroughRemoteSigner(t *testing.T) {
 	e := nodetest.New(t, "remote-signer")
 	c, err := node.LoadConfig(e.Home)
@@ -73,7 +74,7 @@ func TestValidatorSignsThroughRemoteSigner(t *testing.T) {
 	signerArgs := []string{"--home", e.Home, "--node", laddr, "--key", keyFile, "--state", stateFile}
 	stopSigner := runSigner(t, signerArgs...)
 	url := node.RPCURL(c)
-	startNode(t, e.Home, url)
+	stopNode := startNode(t, e.Home, url)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
@@ -96,6 +97,19 @@ func TestValidatorSignsThroughRemoteSigner(t *testing.T) {
 	}
 	s, err := cl.Status(ctx)
 	if err != nil {
+		t.Fatal(err)
+	}
+	nodetest.WaitHeight(ctx, t, url, s.SyncInfo.LatestBlockHeight+3)
+
+	// The node restarts; the signer redials it.
+	stopNode()
+	startNode(t, e.Home, url)
+	// A new client: the old one may keep a connection to the stopped
+	// node's RPC server, which CometBFT does not close in-process.
+	if cl, err = rpchttp.New(url, "/websocket"); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = cl.Status(ctx); err != nil {
 		t.Fatal(err)
 	}
 	nodetest.WaitHeight(ctx, t, url, s.SyncInfo.LatestBlockHeight+3)

@@ -52,6 +52,8 @@ type Node struct {
 	feed   *feedRunner
 	// upgrade is the idledger app, for its upgrade halt (nil for another app).
 	upgrade *app.App
+	// signerListener listens for the remote signer (priv_validator_laddr).
+	signerListener *privval.SignerListenerEndpoint
 
 	stopOnce sync.Once
 	stopErr  error
@@ -80,18 +82,38 @@ func Start(home string, opts StartOptions) (*Node, error) {
 	if _, err := genesis.FromDoc(doc); err != nil {
 		return nil, fmt.Errorf("node: %s: %w", c.GenesisFile(), err)
 	}
-	// With priv_validator_laddr set, CometBFT listens there for a remote
+	nodeKey, err := p2p.LoadNodeKey(c.NodeKeyFile())
+	if err != nil {
+		return nil, fmt.Errorf("node: node key %s: %w", c.NodeKeyFile(), err)
+	}
+	var (
+		pv             cmttypes.PrivValidator
+		cometCfg       = c
+		signerListener *privval.SignerListenerEndpoint
+		started        bool // for the deferred cleanup
+	)
+	// With priv_validator_laddr set, the node listens there for a remote
 	// signer (idledger signer run, tmkms, horcrux) and the key stays off
-	// this machine.
-	var pv cmttypes.PrivValidator
+	// this machine (privval.go).
 	if c.PrivValidatorListenAddr == "" {
 		if pv, err = loadFilePV(c); err != nil {
 			return nil, err
 		}
-	}
-	nodeKey, err := p2p.LoadNodeKey(c.NodeKeyFile())
-	if err != nil {
-		return nil, fmt.Errorf("node: node key %s: %w", c.NodeKeyFile(), err)
+	} else {
+		client, listener, err := remoteSigner(c, doc.ChainID, nodeKey, logger.With("module", "privval"))
+		if err != nil {
+			return nil, err
+		}
+		pv = client
+		signerListener = listener
+		defer func() {
+			if !started {
+				_ = listener.Stop()
+			}
+		}()
+		nc := *c
+		nc.PrivValidatorListenAddr = "" // made above
+		cometCfg = &nc
 	}
 
 	var ga *guardedApp
@@ -136,7 +158,7 @@ func Start(home string, opts StartOptions) (*Node, error) {
 	}
 
 	dbs := new(dbTracker)
-	cmt, err := nm.NewNode(c, pv, nodeKey,
+	cmt, err := nm.NewNode(cometCfg, pv, nodeKey,
 		proxy.NewLocalClientCreator(ga),
 		func() (*cmttypes.GenesisDoc, error) { return doc, nil },
 		dbs.provider,
@@ -164,7 +186,8 @@ func Start(home string, opts StartOptions) (*Node, error) {
 	}
 	logger.Info("idledger node started", "home", home, "chain_id", doc.ChainID, "node_id", nodeKey.ID(),
 		"rpc", c.RPC.ListenAddress, "p2p", c.P2P.ListenAddress)
-	n := &Node{cfg: c, cmt: cmt, app: ga, dbs: dbs, logger: logger, upgrade: upgradeApp}
+	n := &Node{cfg: c, cmt: cmt, app: ga, dbs: dbs, logger: logger, upgrade: upgradeApp, signerListener: signerListener}
+	started = true // n.Stop closes the signer listener from here on
 	if opts.Feed != nil {
 		if n.feed, err = startFeed(n, home, doc.ChainID, opts.Feed, logger); err != nil {
 			n.Stop()
@@ -283,6 +306,9 @@ func (n *Node) Stop() error {
 				errs = append(errs, fmt.Errorf("node: stopping CometBFT: %w", err))
 			}
 			n.cmt.Wait()
+		}
+		if n.signerListener != nil {
+			_ = n.signerListener.Stop()
 		}
 		n.dbs.closeAll()
 		if err := n.app.Close(); err != nil {
