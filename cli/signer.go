@@ -33,8 +33,8 @@ requests over CometBFT's privval protocol. The node listens on its
 priv_validator_laddr (config.toml, e.g. "tcp://127.0.0.1:26659" or
 "unix:///run/idledger/pv.sock") instead of reading priv_validator_key.json;
 the signer dials it, and keeps redialling while the node is down or
-restarting. Start the signer before the node or within 30 seconds of it:
-the node waits 30 seconds for a signer at start, then gives up.
+restarting. Start the signer before the node, or within 30 seconds of it:
+the node waits that long for a signer at start, then gives up.
 
 The key is HOME/config/priv_validator_key.json and the sign state
 HOME/data/priv_validator_state.json (as config.toml names them, when HOME
