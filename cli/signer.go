@@ -44,7 +44,7 @@ proposal at the same or a lower height, round and step (a double sign), and
 writes the state crash-safe before any signature leaves it. The same vote
 asked again (a node restarted before saving its vote) gets the same
 signature. Never run two signers, or a signer and a node's own key, for one
-validator.
+validator: a second signer on the same state file is refused (STATE.lock).
 
 The chain ID is read from HOME/config/genesis.json, or --chain-id; requests
 for another chain are refused.
@@ -90,6 +90,7 @@ priv_validator_laddr = "tcp://0.0.0.0:26659"):
 			if err != nil {
 				return err
 			}
+			defer s.Close()
 			logger := cmtlog.NewTMLogger(cmtlog.NewSyncWriter(cmd.ErrOrStderr())).With("module", "signer")
 			return valsigner.Run(cmd.Context(), valsigner.RunOptions{Node: nodeAddr, ChainID: chainID, Signer: s, Logger: logger})
 		},

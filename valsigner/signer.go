@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/cometbft/cometbft/crypto"
@@ -65,6 +66,7 @@ func (s State) encode() ([]byte, error) {
 type Signer struct {
 	key       crypto.PrivKey
 	statePath string
+	lock      *os.File // STATE.lock, flock'ed while the signer is open
 
 	mu    sync.Mutex
 	state State
@@ -87,7 +89,17 @@ func Open(keyPath, statePath string) (*Signer, error) {
 	if !key.PrivKey.PubKey().Equals(key.PubKey) {
 		return nil, fmt.Errorf("valsigner: validator key %s: the public key does not match the private key", keyPath)
 	}
-	s := &Signer{key: key.PrivKey, statePath: statePath}
+	lock, err := lockState(statePath)
+	if err != nil {
+		return nil, err
+	}
+	s := &Signer{key: key.PrivKey, statePath: statePath, lock: lock}
+	ok := false
+	defer func() {
+		if !ok {
+			s.Close()
+		}
+	}()
 	b, err = os.ReadFile(statePath)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
@@ -101,7 +113,38 @@ func Open(keyPath, statePath string) (*Signer, error) {
 			return nil, fmt.Errorf("%w (%s)", err, statePath)
 		}
 	}
+	ok = true
 	return s, nil
+}
+
+// ErrStateLocked is returned by Open when another signer holds the sign
+// state: two signers for one validator could sign conflicting votes.
+var ErrStateLocked = errors.New("valsigner: the sign state is in use by another signer")
+
+// lockState takes an exclusive lock on STATE.lock beside the state file.
+func lockState(statePath string) (*os.File, error) {
+	f, err := os.OpenFile(statePath+".lock", os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("valsigner: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("%w (%s.lock)", ErrStateLocked, statePath)
+		}
+		return nil, fmt.Errorf("valsigner: locking %s.lock: %w", statePath, err)
+	}
+	return f, nil
+}
+
+// Close releases the sign state's lock.
+func (s *Signer) Close() error {
+	if s.lock == nil {
+		return nil
+	}
+	err := s.lock.Close()
+	s.lock = nil
+	return err
 }
 
 // State returns the last signed state.

@@ -65,6 +65,7 @@ func runSigner(t *testing.T, addr, keyPath, statePath string) (stop func()) {
 		if err := <-done; err != nil {
 			t.Errorf("Run: %v", err)
 		}
+		s.Close()
 	}
 }
 
@@ -173,6 +174,23 @@ func TestSignerRefusesWrongChain(t *testing.T) {
 			t.Fatal("a signer for another chain gave its key")
 		}
 	}
+}
+
+func TestSecondSignerRefused(t *testing.T) {
+	keyPath, statePath := genKey(t)
+	s, err := Open(keyPath, statePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(keyPath, statePath); !errors.Is(err, ErrStateLocked) {
+		t.Fatalf("a second signer on the same state: %v, want ErrStateLocked", err)
+	}
+	s.Close()
+	s, err = Open(keyPath, statePath)
+	if err != nil {
+		t.Fatalf("after Close: %v", err)
+	}
+	s.Close()
 }
 
 func TestOpenRejectsBrokenFiles(t *testing.T) {
