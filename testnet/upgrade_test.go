@@ -85,6 +85,18 @@ func TestUpgradeHaltsAndResumes(t *testing.T) {
 	if p.Status != "executed" {
 		t.Fatalf("upgrade proposal %+v, want executed", p)
 	}
+	var q struct {
+		Scheduled *struct {
+			Name   string `json:"name"`
+			Height int64  `json:"height"`
+		} `json:"scheduled"`
+	}
+	if err := json.Unmarshal(run("query", "upgrade", "--node", n.RPCURL(1), "-o", "json"), &q); err != nil {
+		t.Fatal(err)
+	}
+	if q.Scheduled == nil || q.Scheduled.Name != name || q.Scheduled.Height != h {
+		t.Fatalf("query upgrade: %+v, want %s at %d", q.Scheduled, name, h)
+	}
 
 	// Both nodes halt at h with the upgrade exit status.
 	for range m.Nodes {
@@ -127,6 +139,13 @@ func TestUpgradeHaltsAndResumes(t *testing.T) {
 	log, _ := os.ReadFile(n.LogPath(1))
 	if want := fmt.Sprintf("applied upgrade %q at height %d", name, h); !strings.Contains(string(log), want) {
 		t.Fatalf("node1's log lacks %q", want)
+	}
+	q.Scheduled = nil
+	if err := json.Unmarshal(run("query", "upgrade", "--node", n.RPCURL(0), "-o", "json"), &q); err != nil {
+		t.Fatal(err)
+	}
+	if q.Scheduled != nil {
+		t.Fatalf("after the upgrade, query upgrade still shows %+v", q.Scheduled)
 	}
 }
 
