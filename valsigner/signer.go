@@ -1,6 +1,7 @@
 package valsigner
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -15,7 +16,6 @@ import (
 	"github.com/cometbft/cometbft/privval"
 	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
 	"github.com/cometbft/cometbft/types"
-	"github.com/cosmos/gogoproto/proto"
 )
 
 // Steps of the sign state, as CometBFT's file signer numbers them.
@@ -277,7 +277,7 @@ func sameVoteButTime(old, cur []byte) (time.Time, bool) {
 	}
 	ts := a.Timestamp
 	b.Timestamp = ts
-	return ts, proto.Equal(&a, &b)
+	return ts, sameEncoding(&a, &b)
 }
 
 // sameProposalButTime is sameVoteButTime for proposals.
@@ -288,7 +288,15 @@ func sameProposalButTime(old, cur []byte) (time.Time, bool) {
 	}
 	ts := a.Timestamp
 	b.Timestamp = ts
-	return ts, proto.Equal(&a, &b)
+	return ts, sameEncoding(&a, &b)
+}
+
+// sameEncoding reports whether two canonical messages encode alike
+// (gogoproto's encoding is deterministic for these).
+func sameEncoding(a, b interface{ Marshal() ([]byte, error) }) bool {
+	x, err1 := a.Marshal()
+	y, err2 := b.Marshal()
+	return err1 == nil && err2 == nil && bytes.Equal(x, y)
 }
 
 // save writes st crash-safe and only then adopts it.

@@ -237,3 +237,41 @@ func FuzzParseState(f *testing.F) {
 		}
 	})
 }
+
+// TestSignerOverUnixSocket: the signer also dials a unix:// listener.
+func TestSignerOverUnixSocket(t *testing.T) {
+	keyPath, statePath := genKey(t)
+	dir, err := os.MkdirTemp("", "pv") // short: socket paths are limited
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	sock := filepath.Join(dir, "pv.sock")
+	ln, err := privval.NewSignerListener("unix://"+sock, log.NewNopLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(keyPath, statePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, RunOptions{Node: "unix://" + sock, ChainID: testChain, Signer: s, RetryWait: 50 * time.Millisecond})
+	}()
+	defer func() { cancel(); <-done }()
+	client, err := privval.NewSignerClient(ln, testChain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	v := vote(1, 0, cmtproto.PrecommitType, 0xaa)
+	if err := signVote(t, client, v); err != nil {
+		t.Fatal(err)
+	}
+	if pub, _ := s.GetPubKey(); !pub.VerifySignature(types.VoteSignBytes(testChain, v), v.Signature) || len(v.ExtensionSignature) == 0 {
+		t.Fatal("bad precommit signature or no extension signature")
+	}
+}
