@@ -39,6 +39,7 @@ per check with ok, warn or fail:
                     block is more than %s in the future (this clock is
                     behind), warn when a caught-up node's last block is more
                     than %s old (stalled chain, or this clock is ahead)
+  upgrade           a scheduled upgrade this binary does not know warns
   peers, peer ID    connected peers; every persistent peer not connected
                     fails (stopped or unreachable)
   height lag        fail when more than %d blocks behind the highest peer

@@ -18,6 +18,12 @@ import (
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 	cmttypes "github.com/cometbft/cometbft/types"
 
+	"google.golang.org/protobuf/proto"
+
+	"github.com/idledger/idledger/app"
+	"github.com/idledger/idledger/chain"
+	"github.com/idledger/idledger/chain/chainpb"
+	"github.com/idledger/idledger/client"
 	"github.com/idledger/idledger/genesis"
 	"github.com/idledger/idledger/node"
 )
@@ -306,6 +312,9 @@ func checkNode(ctx context.Context, c *cmtcfg.Config, url string, o Options) []R
 	}
 	out := []Result{{"node", OK, fmt.Sprintf("%s answers: height %d, %s, node %s", url, si.LatestBlockHeight, state, st.NodeInfo.ID())}}
 	out = append(out, CheckClock(o.Now(), si.LatestBlockTime, si.CatchingUp))
+	if r, ok := checkUpgrade(ctx, url); ok {
+		out = append(out, r)
+	}
 
 	ni, err := cl.NetInfo(ctx)
 	if err != nil {
@@ -356,4 +365,41 @@ func peerHeight(raw json.RawMessage) int64 {
 	}
 	h, _ := strconv.ParseInt(ps.RoundState.Height, 10, 64)
 	return h
+}
+
+// CheckUpgrade judges a scheduled upgrade against the upgrades this binary
+// knows: one it does not know warns, so the operator installs the release
+// before the chain reaches it.
+func CheckUpgrade(plan *chainpb.UpgradePlan, height int64, known []string) Result {
+	if plan == nil {
+		return Result{"upgrade", OK, "none scheduled"}
+	}
+	left := plan.Height - height - 1
+	for _, k := range known {
+		if k == plan.Name {
+			return Result{"upgrade", OK, fmt.Sprintf("%q at height %d (in %d blocks): this binary knows it", plan.Name, plan.Height, left)}
+		}
+	}
+	return Result{"upgrade", Warn, fmt.Sprintf("%q at height %d (in %d blocks): this binary does not know it; install the release that does before then", plan.Name, plan.Height, left)}
+}
+
+// checkUpgrade reads the scheduled upgrade from the node; ok is false when
+// it cannot (an older node, another app).
+func checkUpgrade(ctx context.Context, url string) (Result, bool) {
+	c, err := client.New(url)
+	if err != nil {
+		return Result{}, false
+	}
+	b, h, err := c.Get(ctx, chain.UpgradePlanKey())
+	if err != nil {
+		return Result{}, false
+	}
+	var plan *chainpb.UpgradePlan
+	if b != nil {
+		plan = new(chainpb.UpgradePlan)
+		if proto.Unmarshal(b, plan) != nil {
+			return Result{"upgrade", Warn, "the scheduled upgrade does not decode"}, true
+		}
+	}
+	return CheckUpgrade(plan, h, app.KnownUpgrades()), true
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	cmtcfg "github.com/cometbft/cometbft/config"
+
+	"github.com/idledger/idledger/chain/chainpb"
 )
 
 func find(rs []Result, check string) *Result {
@@ -117,4 +119,17 @@ func FuzzPeerHeight(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		_ = peerHeight(b) // never panics
 	})
+}
+
+func TestCheckUpgrade(t *testing.T) {
+	if r := CheckUpgrade(nil, 10, nil); r.Status != OK {
+		t.Errorf("none: %+v", r)
+	}
+	p := &chainpb.UpgradePlan{Name: "v2", Height: 100}
+	if r := CheckUpgrade(p, 10, []string{"v1"}); r.Status != Warn || !strings.Contains(r.Detail, "does not know") {
+		t.Errorf("unknown: %+v", r)
+	}
+	if r := CheckUpgrade(p, 10, []string{"v2"}); r.Status != OK {
+		t.Errorf("known: %+v", r)
+	}
 }
