@@ -49,6 +49,10 @@ type Options struct {
 // App is the idledger ABCI application.
 type App struct {
 	abci.BaseApplication
+	// halted is set, and upgradeHalt closed, when the chain reached an
+	// upgrade this binary does not know (see upgrade.go).
+	halted      *UpgradeNeededError
+	upgradeHalt chan struct{}
 
 	mu      sync.Mutex
 	log     log.Logger
@@ -66,10 +70,6 @@ type App struct {
 	check *overlay
 	// retainHeight is what Commit tells CometBFT it may prune below.
 	retainHeight int64
-	// halted is set, and upgradeHalt closed, when the chain reached an
-	// upgrade this binary does not know (see upgrade.go).
-	halted      *UpgradeNeededError
-	upgradeHalt chan struct{}
 }
 
 var _ abci.Application = (*App)(nil)
@@ -104,6 +104,8 @@ func New(opts Options) (*App, error) {
 		return nil, fmt.Errorf("app: load state from %s: %w", filepath.Join(opts.DBDir, "state.db"), err)
 	}
 	a := &App{
+		upgradeHalt: make(chan struct{}),
+
 		log:     opts.Logger,
 		db:      db,
 		tree:    tree,
@@ -111,8 +113,6 @@ func New(opts Options) (*App, error) {
 		txs:     memo.New[[32]byte, *chain.Tx](opts.TxCache),
 		opts:    opts,
 		metrics: opts.Metrics,
-
-		upgradeHalt: make(chan struct{}),
 	}
 	if err := a.loadCommitted(); err != nil {
 		db.Close()
@@ -142,6 +142,7 @@ func (a *App) loadCommitted() error {
 	a.committed = imm
 	a.check = newOverlay(readStore{imm})
 	a.chainID = chain.ChainID(readStore{imm})
+	a.observeCommit()
 	return nil
 }
 
@@ -188,9 +189,9 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 // CheckTx admits a transaction to the mempool when it would pass against the
 // committed state plus the transactions admitted before it.
 func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
+	defer a.metrics.timeCheck()()
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	defer a.metrics.timeCheck()()
 	tx, err := a.decode(req.Tx)
 	if err == nil {
 		h, t := chain.LastBlock(a.check)
@@ -385,7 +386,6 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit
 	if err := a.loadCommitted(); err != nil {
 		panic(err.Error())
 	}
-	a.observeCommit()
 	return &abci.ResponseCommit{RetainHeight: a.retainHeight}, nil
 }
 

@@ -165,11 +165,11 @@ Actions:
                        its validators lose their power
   set-roles ID         replace a member's roles
   set-validator-power  a consensus key's voting power (0 removes it)
+  upgrade              halt every node at a height for a software upgrade
   add-anchor           trust a JPKI root CA certificate
   remove-anchor ID     stop trusting one (new attestations under it fail;
                        existing ones keep their status)
   set-params           change chain parameters (the others stay as they are)
-  upgrade              halt every node at a height for a software upgrade
 
 Examples:
 
@@ -180,9 +180,10 @@ Examples:
   idledger gov propose set-params --max-attestation-lifetime 8760h --member-key gov_key.pem`,
 	}
 	cmd.AddCommand(
+		newProposeUpgradeCommand(g),
 		newProposeAddMemberCommand(g), newProposeRemoveMemberCommand(g), newProposeSetRolesCommand(g),
 		newProposeSetValidatorPowerCommand(g), newProposeAddAnchorCommand(g), newProposeRemoveAnchorCommand(g),
-		newProposeSetParamsCommand(g), newProposeUpgradeCommand(g),
+		newProposeSetParamsCommand(g),
 	)
 	return cmd
 }

@@ -75,13 +75,13 @@ Try it on one machine:
 		newGovCommand(),
 		newQueryCommand(),
 		newVersionCommand(),
+		newSignerCommand(),
+		newDoctorCommand(),
 		newTestnetCommand(),
 		newVerifierCommand(),
 		newPresentCommand(),
 		newVerifyPresentationCommand(),
 		newBenchCommand(),
-		newSignerCommand(),
-		newDoctorCommand(),
 	)
 	return root
 }

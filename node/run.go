@@ -44,16 +44,17 @@ type StartOptions struct {
 
 // Node is a running idledger node: CometBFT with the app in-process.
 type Node struct {
+	// upgrade is the idledger app, for its upgrade halt (nil for another app).
+	upgrade *app.App
+	// signerListener listens for the remote signer (priv_validator_laddr).
+	signerListener *privval.SignerListenerEndpoint
+
 	cfg    *cmtcfg.Config
 	cmt    *nm.Node
 	app    *guardedApp
 	dbs    *dbTracker
 	logger log.Logger
 	feed   *feedRunner
-	// upgrade is the idledger app, for its upgrade halt (nil for another app).
-	upgrade *app.App
-	// signerListener listens for the remote signer (priv_validator_laddr).
-	signerListener *privval.SignerListenerEndpoint
 
 	stopOnce sync.Once
 	stopErr  error
@@ -88,7 +89,6 @@ func Start(home string, opts StartOptions) (*Node, error) {
 	}
 	var (
 		pv             cmttypes.PrivValidator
-		cometCfg       = c
 		signerListener *privval.SignerListenerEndpoint
 		started        bool // for the deferred cleanup
 	)
@@ -111,9 +111,11 @@ func Start(home string, opts StartOptions) (*Node, error) {
 				_ = listener.Stop()
 			}
 		}()
+		// CometBFT must not make a listener of its own: a copy of the
+		// config without the address goes to it, and to n.Config().
 		nc := *c
-		nc.PrivValidatorListenAddr = "" // made above
-		cometCfg = &nc
+		nc.PrivValidatorListenAddr = ""
+		c = &nc
 	}
 
 	var ga *guardedApp
@@ -150,15 +152,15 @@ func Start(home string, opts StartOptions) (*Node, error) {
 			a.Close()
 			return nil, fmt.Errorf("node: %w", e)
 		}
+		upgradeApp = a
 		if c.Instrumentation.IsPrometheusEnabled() {
 			a.RegisterCacheMetrics(prometheus.DefaultRegisterer)
 		}
 		ga = &guardedApp{Application: a, closer: a}
-		upgradeApp = a
 	}
 
 	dbs := new(dbTracker)
-	cmt, err := nm.NewNode(cometCfg, pv, nodeKey,
+	cmt, err := nm.NewNode(c, pv, nodeKey,
 		proxy.NewLocalClientCreator(ga),
 		func() (*cmttypes.GenesisDoc, error) { return doc, nil },
 		dbs.provider,
@@ -186,8 +188,7 @@ func Start(home string, opts StartOptions) (*Node, error) {
 	}
 	logger.Info("idledger node started", "home", home, "chain_id", doc.ChainID, "node_id", nodeKey.ID(),
 		"rpc", c.RPC.ListenAddress, "p2p", c.P2P.ListenAddress)
-	n := &Node{cfg: c, cmt: cmt, app: ga, dbs: dbs, logger: logger, upgrade: upgradeApp, signerListener: signerListener}
-	started = true // n.Stop closes the signer listener from here on
+	n := &Node{cfg: c, cmt: cmt, app: ga, dbs: dbs, logger: logger}
 	if opts.Feed != nil {
 		if n.feed, err = startFeed(n, home, doc.ChainID, opts.Feed, logger); err != nil {
 			n.Stop()
@@ -197,6 +198,8 @@ func Start(home string, opts StartOptions) (*Node, error) {
 			appMetrics.SetFeedPeers(n.feedPeers)
 		}
 	}
+	n.upgrade, n.signerListener = upgradeApp, signerListener
+	started = true // n.Stop closes the signer listener from here on
 	return n, nil
 }
 

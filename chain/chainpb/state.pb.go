@@ -861,6 +861,7 @@ type GovAction struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Types that are valid to be assigned to Action:
 	//
+	//	*GovAction_Upgrade
 	//	*GovAction_AddMember
 	//	*GovAction_RemoveMember
 	//	*GovAction_SetRoles
@@ -868,7 +869,6 @@ type GovAction struct {
 	//	*GovAction_AddAnchor
 	//	*GovAction_RemoveAnchor
 	//	*GovAction_SetParams
-	//	*GovAction_Upgrade
 	Action        isGovAction_Action `protobuf_oneof:"action"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -907,6 +907,15 @@ func (*GovAction) Descriptor() ([]byte, []int) {
 func (x *GovAction) GetAction() isGovAction_Action {
 	if x != nil {
 		return x.Action
+	}
+	return nil
+}
+
+func (x *GovAction) GetUpgrade() *UpgradePlan {
+	if x != nil {
+		if x, ok := x.Action.(*GovAction_Upgrade); ok {
+			return x.Upgrade
+		}
 	}
 	return nil
 }
@@ -974,17 +983,13 @@ func (x *GovAction) GetSetParams() *Params {
 	return nil
 }
 
-func (x *GovAction) GetUpgrade() *UpgradePlan {
-	if x != nil {
-		if x, ok := x.Action.(*GovAction_Upgrade); ok {
-			return x.Upgrade
-		}
-	}
-	return nil
-}
-
 type isGovAction_Action interface {
 	isGovAction_Action()
+}
+
+type GovAction_Upgrade struct {
+	// upgrade schedules a software upgrade (field 10; see docs/operators.md).
+	Upgrade *UpgradePlan `protobuf:"bytes,10,opt,name=upgrade,proto3,oneof"`
 }
 
 type GovAction_AddMember struct {
@@ -1015,10 +1020,7 @@ type GovAction_SetParams struct {
 	SetParams *Params `protobuf:"bytes,7,opt,name=set_params,json=setParams,proto3,oneof"`
 }
 
-type GovAction_Upgrade struct {
-	// upgrade schedules a software upgrade (field 10; see docs/operators.md).
-	Upgrade *UpgradePlan `protobuf:"bytes,10,opt,name=upgrade,proto3,oneof"`
-}
+func (*GovAction_Upgrade) isGovAction_Action() {}
 
 func (*GovAction_AddMember) isGovAction_Action() {}
 
@@ -1033,8 +1035,6 @@ func (*GovAction_AddAnchor) isGovAction_Action() {}
 func (*GovAction_RemoveAnchor) isGovAction_Action() {}
 
 func (*GovAction_SetParams) isGovAction_Action() {}
-
-func (*GovAction_Upgrade) isGovAction_Action() {}
 
 type SetRoles struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1331,6 +1331,8 @@ const file_idledger_v1_state_proto_rawDesc = "" +
 	"\apub_key\x18\x02 \x01(\fR\x06pubKey\x12\x14\n" +
 	"\x05power\x18\x03 \x01(\x03R\x05power\"\xc8\x03\n" +
 	"\tGovAction\x124\n" +
+	"\aupgrade\x18\n" +
+	" \x01(\v2\x18.idledger.v1.UpgradePlanH\x00R\aupgrade\x124\n" +
 	"\n" +
 	"add_member\x18\x01 \x01(\v2\x13.idledger.v1.MemberH\x00R\taddMember\x12%\n" +
 	"\rremove_member\x18\x02 \x01(\tH\x00R\fremoveMember\x124\n" +
@@ -1340,9 +1342,7 @@ const file_idledger_v1_state_proto_rawDesc = "" +
 	"add_anchor\x18\x05 \x01(\v2\x18.idledger.v1.TrustAnchorH\x00R\taddAnchor\x12%\n" +
 	"\rremove_anchor\x18\x06 \x01(\fH\x00R\fremoveAnchor\x124\n" +
 	"\n" +
-	"set_params\x18\a \x01(\v2\x13.idledger.v1.ParamsH\x00R\tsetParams\x124\n" +
-	"\aupgrade\x18\n" +
-	" \x01(\v2\x18.idledger.v1.UpgradePlanH\x00R\aupgradeB\b\n" +
+	"set_params\x18\a \x01(\v2\x13.idledger.v1.ParamsH\x00R\tsetParamsB\b\n" +
 	"\x06action\"8\n" +
 	"\bSetRoles\x12\x16\n" +
 	"\x06member\x18\x01 \x01(\tR\x06member\x12\x14\n" +
@@ -1393,12 +1393,12 @@ var file_idledger_v1_state_proto_depIdxs = []int32{
 	4,  // 2: idledger.v1.ClaimStatus.subject_revocation:type_name -> idledger.v1.Revocation
 	4,  // 3: idledger.v1.StatusEntry.revocation:type_name -> idledger.v1.Revocation
 	10, // 4: idledger.v1.Proposal.action:type_name -> idledger.v1.GovAction
-	0,  // 5: idledger.v1.GovAction.add_member:type_name -> idledger.v1.Member
-	11, // 6: idledger.v1.GovAction.set_roles:type_name -> idledger.v1.SetRoles
-	12, // 7: idledger.v1.GovAction.set_validator_power:type_name -> idledger.v1.SetValidatorPower
-	1,  // 8: idledger.v1.GovAction.add_anchor:type_name -> idledger.v1.TrustAnchor
-	2,  // 9: idledger.v1.GovAction.set_params:type_name -> idledger.v1.Params
-	14, // 10: idledger.v1.GovAction.upgrade:type_name -> idledger.v1.UpgradePlan
+	14, // 5: idledger.v1.GovAction.upgrade:type_name -> idledger.v1.UpgradePlan
+	0,  // 6: idledger.v1.GovAction.add_member:type_name -> idledger.v1.Member
+	11, // 7: idledger.v1.GovAction.set_roles:type_name -> idledger.v1.SetRoles
+	12, // 8: idledger.v1.GovAction.set_validator_power:type_name -> idledger.v1.SetValidatorPower
+	1,  // 9: idledger.v1.GovAction.add_anchor:type_name -> idledger.v1.TrustAnchor
+	2,  // 10: idledger.v1.GovAction.set_params:type_name -> idledger.v1.Params
 	1,  // 11: idledger.v1.AnchorSet.anchors:type_name -> idledger.v1.TrustAnchor
 	12, // [12:12] is the sub-list for method output_type
 	12, // [12:12] is the sub-list for method input_type
@@ -1413,6 +1413,7 @@ func file_idledger_v1_state_proto_init() {
 		return
 	}
 	file_idledger_v1_state_proto_msgTypes[10].OneofWrappers = []any{
+		(*GovAction_Upgrade)(nil),
 		(*GovAction_AddMember)(nil),
 		(*GovAction_RemoveMember)(nil),
 		(*GovAction_SetRoles)(nil),
@@ -1420,7 +1421,6 @@ func file_idledger_v1_state_proto_init() {
 		(*GovAction_AddAnchor)(nil),
 		(*GovAction_RemoveAnchor)(nil),
 		(*GovAction_SetParams)(nil),
-		(*GovAction_Upgrade)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
