@@ -3,6 +3,7 @@ package cli
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -262,7 +263,10 @@ func runTestnet(cmd *cobra.Command, dir string, timeout time.Duration) error {
 		case e := <-n.Exits():
 			running--
 			name := n.Manifest.Nodes[e.Node].Name
-			if e.Err != nil {
+			var ee *exec.ExitError
+			if errors.As(e.Err, &ee) && ee.ExitCode() == ExitUpgradeNeeded {
+				fmt.Fprintf(stderr, "%s halted for an upgrade it does not know (exit status %d); end of %s:\n%s\n", name, ExitUpgradeNeeded, n.LogPath(e.Node), testnet.LogTail(n.LogPath(e.Node), 3))
+			} else if e.Err != nil {
 				fmt.Fprintf(stderr, "%s exited: %v; end of %s:\n%s\n", name, e.Err, n.LogPath(e.Node), testnet.LogTail(n.LogPath(e.Node), 5))
 			} else {
 				fmt.Fprintf(stderr, "%s stopped\n", name)
