@@ -90,6 +90,14 @@ func (e *UpgradeNeededError) ExitCode() int { return ExitCodeUpgradeNeeded }
 // know; UpgradeNeeded then says which.
 func (a *App) UpgradeHalt() <-chan struct{} { return a.upgradeHalt }
 
+// Halted returns the upgrade the app halted at while executing a block, or
+// nil. Unlike UpgradeNeeded it reads no state (safe after Close).
+func (a *App) Halted() *UpgradeNeededError {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.halted
+}
+
 // UpgradeNeeded returns the upgrade that stops this binary: the scheduled
 // one, when the next block to execute is its height and no handler is
 // registered for it. Nil otherwise. The node checks it before starting.

@@ -171,6 +171,7 @@ func Start(home string, opts StartOptions) (*Node, error) {
 		logger,
 	)
 	if err != nil {
+		err = upgradeHaltOr(upgradeApp, err) // replaying the upgrade block
 		dbs.closeAll()
 		ga.Close()
 		return nil, fmt.Errorf("node: %w", err)

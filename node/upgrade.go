@@ -43,3 +43,16 @@ func (n *Node) stopForUpgrade(ctx context.Context) error {
 	n.logger.Error("stopped for an upgrade: " + e.Error())
 	return errors.Join(e, err)
 }
+
+// upgradeHaltOr returns the app's upgrade halt if it halted (CometBFT's
+// handshake, replaying stored blocks, reached an unknown upgrade; it
+// reports that as a plain error), else err.
+func upgradeHaltOr(a *app.App, err error) error {
+	if a == nil {
+		return err
+	}
+	if e := a.Halted(); e != nil {
+		return e
+	}
+	return err
+}
