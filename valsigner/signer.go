@@ -167,6 +167,55 @@ func voteStep(t cmtproto.SignedMsgType) (int8, error) {
 	return 0, fmt.Errorf("valsigner: unknown vote type %v", t)
 }
 
+// checkVote refuses a vote no honest node asks to sign: none at all, an
+// unknown type, a height below 1, a negative round or validator index, or
+// a malformed block ID.
+func checkVote(v *cmtproto.Vote) error {
+	if v == nil {
+		return errors.New("valsigner: refusing to sign: no vote")
+	}
+	if _, err := voteStep(v.Type); err != nil {
+		return fmt.Errorf("valsigner: refusing to sign: vote type %d is neither a prevote nor a precommit", v.Type)
+	}
+	if v.Height < 1 || v.Round < 0 || v.ValidatorIndex < 0 {
+		return fmt.Errorf("valsigner: refusing to sign: vote at height %d round %d validator index %d: want a positive height and no negative round or index",
+			v.Height, v.Round, v.ValidatorIndex)
+	}
+	if err := checkBlockID(&v.BlockID); err != nil {
+		return fmt.Errorf("valsigner: refusing to sign: vote: %w", err)
+	}
+	return nil
+}
+
+// checkProposal is checkVote for proposals; the POL round must lie in
+// -1 .. round-1 and the block ID be complete.
+func checkProposal(p *cmtproto.Proposal) error {
+	if p == nil {
+		return errors.New("valsigner: refusing to sign: no proposal")
+	}
+	if p.Type != cmtproto.ProposalType {
+		return fmt.Errorf("valsigner: refusing to sign: proposal type %d is not a proposal", p.Type)
+	}
+	if p.Height < 1 || p.Round < 0 || p.PolRound < -1 || (p.PolRound != -1 && p.PolRound >= p.Round) {
+		return fmt.Errorf("valsigner: refusing to sign: proposal at height %d round %d POL round %d: want a positive height, a round from 0 and a POL round from -1 below the round",
+			p.Height, p.Round, p.PolRound)
+	}
+	if err := checkBlockID(&p.BlockID); err != nil {
+		return fmt.Errorf("valsigner: refusing to sign: proposal: %w", err)
+	}
+	if b, _ := types.BlockIDFromProto(&p.BlockID); !b.IsComplete() {
+		return errors.New("valsigner: refusing to sign: proposal without a complete block ID")
+	}
+	return nil
+}
+
+func checkBlockID(b *cmtproto.BlockID) error {
+	if _, err := types.BlockIDFromProto(b); err != nil {
+		return fmt.Errorf("malformed block ID: %v", err)
+	}
+	return nil
+}
+
 // check compares (h, r, step) with the last signed state: it returns
 // whether it is the same HRS (then the caller may only re-sign the same
 // message), or an error for a regression.
@@ -197,6 +246,9 @@ func (s *Signer) check(h int64, r int32, step int8) (same bool, err error) {
 // before writing its vote to its WAL) gets the same signature; one that
 // differs only in its timestamp gets the earlier timestamp and signature.
 func (s *Signer) SignVote(chainID string, vote *cmtproto.Vote) error {
+	if err := checkVote(vote); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	step, err := voteStep(vote.Type)
@@ -241,6 +293,9 @@ func (s *Signer) SignVote(chainID string, vote *cmtproto.Vote) error {
 // SignProposal signs a proposal unless it conflicts with what was signed
 // before, with the same rules as SignVote.
 func (s *Signer) SignProposal(chainID string, p *cmtproto.Proposal) error {
+	if err := checkProposal(p); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	same, err := s.check(p.Height, p.Round, StepPropose)
