@@ -114,7 +114,7 @@ func serve(t *testing.T, s *Signer) *peer {
 // same connection (it used to dereference the missing vote and die).
 func TestSignerSurvivesMalformedRequests(t *testing.T) {
 	keyPath, statePath := genKey(t)
-	s, err := Open(keyPath, statePath)
+	s, err := Open(keyPath, statePath, OpenOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +173,7 @@ func TestSignerSurvivesMalformedRequests(t *testing.T) {
 // request becomes that request's refusal; the signer answers the next.
 func TestSignerRecoversFromAFailingRequest(t *testing.T) {
 	keyPath, statePath := genKey(t)
-	s, err := Open(keyPath, statePath)
+	s, err := Open(keyPath, statePath, OpenOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,7 +228,7 @@ func TestSignerSurvivesNilVoteOverTheWire(t *testing.T) {
 // a Go caller could build them) are refused, not dereferenced.
 func TestAnswerRefusesEmptyBodies(t *testing.T) {
 	keyPath, statePath := genKey(t)
-	s, err := Open(keyPath, statePath)
+	s, err := Open(keyPath, statePath, OpenOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -268,7 +268,7 @@ func FuzzSignerRequest(f *testing.F) {
 		f.Add(b)
 	}
 	keyPath, statePath := genKey(f)
-	s, err := Open(keyPath, statePath)
+	s, err := Open(keyPath, statePath, OpenOptions{})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -74,10 +74,25 @@ type Signer struct {
 
 var _ types.PrivValidator = (*Signer)(nil)
 
+// ErrNoState is returned (wrapped) by Open when the sign-state file does
+// not exist and OpenOptions.NewState is not set. Starting from an empty
+// state would let the signer sign at heights the validator signed already,
+// elsewhere: a conflicting vote there is a double sign.
+var ErrNoState = errors.New("valsigner: no sign state")
+
+// OpenOptions configure Open.
+type OpenOptions struct {
+	// NewState says the validator has never signed: a missing sign-state
+	// file is then created at height 0. Without it a missing file is an
+	// error (ErrNoState). An existing file is always used as it is.
+	NewState bool
+}
+
 // Open loads the key file (CometBFT's priv_validator_key.json format) and
-// the sign-state file. A missing state file starts from zero and is
-// created; any other problem with either file is an error.
-func Open(keyPath, statePath string) (*Signer, error) {
+// the sign-state file. A missing state file is refused (ErrNoState) unless
+// o.NewState is set, when it starts from zero and is created; any other
+// problem with either file is an error.
+func Open(keyPath, statePath string, o OpenOptions) (*Signer, error) {
 	b, err := os.ReadFile(keyPath)
 	if err != nil {
 		return nil, fmt.Errorf("valsigner: validator key: %w", err)
@@ -88,6 +103,14 @@ func Open(keyPath, statePath string) (*Signer, error) {
 	}
 	if !key.PrivKey.PubKey().Equals(key.PubKey) {
 		return nil, fmt.Errorf("valsigner: validator key %s: the public key does not match the private key", keyPath)
+	}
+	if _, err := os.Stat(statePath); errors.Is(err, os.ErrNotExist) {
+		if !o.NewState {
+			return nil, noStateError(statePath)
+		}
+		if err := os.MkdirAll(filepath.Dir(statePath), 0o700); err != nil {
+			return nil, fmt.Errorf("valsigner: %w", err)
+		}
 	}
 	lock, err := lockState(statePath)
 	if err != nil {
@@ -102,6 +125,8 @@ func Open(keyPath, statePath string) (*Signer, error) {
 	}()
 	b, err = os.ReadFile(statePath)
 	switch {
+	case errors.Is(err, os.ErrNotExist) && !o.NewState:
+		return nil, noStateError(statePath)
 	case errors.Is(err, os.ErrNotExist):
 		if err := s.save(State{}); err != nil {
 			return nil, err
@@ -115,6 +140,12 @@ func Open(keyPath, statePath string) (*Signer, error) {
 	}
 	ok = true
 	return s, nil
+}
+
+func noStateError(statePath string) error {
+	return fmt.Errorf("%w at %s: starting from height 0 could sign a vote conflicting with one this validator signed before (a double sign); "+
+		"bring the validator's priv_validator_state.json from where it signed last (stop that node or signer first), "+
+		"or, only for a validator that has never signed, start with a new sign state", ErrNoState, statePath)
 }
 
 // ErrStateLocked is returned by Open when another signer holds the sign
