@@ -7,9 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -281,17 +279,7 @@ func AssembleDoc(opts AssembleOptions, reqs []*JoinRequest) (*cmttypes.GenesisDo
 	return NewDoc(opts.ChainID, t.UTC().Truncate(time.Millisecond), vals, st)
 }
 
-// CheckHostPort checks a host:port with an explicit host and a port number.
-func CheckHostPort(addr string) error {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return errors.New("want host:port")
-	}
-	if host == "" {
-		return errors.New("want an explicit host such as 127.0.0.1")
-	}
-	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-		return errors.New("bad port")
-	}
-	return nil
-}
+// CheckHostPort checks a host:port with an explicit host (an IP address
+// or a DNS name) and a port number: chain.CheckHostPort, the check
+// governance's add_member applies too.
+func CheckHostPort(addr string) error { return chain.CheckHostPort(addr) }
