@@ -41,7 +41,7 @@ const prefixClaimType = 0x18
 // Limits of a registry entry.
 const (
 	MaxClaimTypeDescription = 512
-	MaxClaimTypeAttesters   = 64
+	MaxClaimTypeAttesters   = 256
 )
 
 // ClaimTypeKey is the key of a claim type's registry entry.

@@ -775,7 +775,7 @@ func (g *generator) attestTx(ctx context.Context, ca *testca.CA, k int) (*loadTx
 	h := k % len(g.holders)
 	holder := g.holders[h]
 	certDER := holder.CertDER
-	claimType := "load"
+	claimType := LoadClaimType
 	var target, lane int
 	var seq uint64
 	var memberKey []byte
