@@ -98,3 +98,25 @@ func (c *Client) claimTypeEntry(ctx context.Context, st *Status, header *cmttype
 	st.ClaimTypeEntry, err = decode[chainpb.ClaimType]("claim type", v)
 	return err
 }
+
+// VerifiedHeader verifies the header of block height with the light client
+// from the client's trust root and returns it with its validator set. The
+// explorer marks a block verified only through this.
+func (c *Client) VerifiedHeader(ctx context.Context, height int64) (*cmttypes.LightBlock, error) {
+	lc, trust, err := c.lightClient(ctx)
+	if err != nil {
+		return nil, err
+	}
+	lb, err := lc.VerifyLightBlockAtHeight(ctx, height, c.opts.now())
+	if err != nil {
+		return nil, c.lightErr(height, trust, err)
+	}
+	return lb, nil
+}
+
+// Trust returns the root the client's light client verifies from, starting
+// the light client if it has not yet started.
+func (c *Client) Trust(ctx context.Context) (*TrustInfo, error) {
+	_, trust, err := c.lightClient(ctx)
+	return trust, err
+}
