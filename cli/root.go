@@ -80,6 +80,7 @@ Try it on one machine:
 		newPresentCommand(),
 		newVerifyPresentationCommand(),
 		newExplorerCommand(),
+		newBenchCommand(),
 	)
 	return root
 }
