@@ -9,6 +9,7 @@ import (
 	"github.com/idledger/idledger/chain"
 	"github.com/idledger/idledger/chain/chainpb"
 	"github.com/idledger/idledger/internal/fixture"
+	"google.golang.org/protobuf/proto"
 )
 
 // tweakType changes the genesis registry entry of name.
@@ -244,4 +245,42 @@ func TestClaimTypeGovernance(t *testing.T) {
 	if strings.Join(names, ",") != "club,fare,fare-eligibility,gym,kyc,student,ticket" {
 		t.Fatalf("registry = %v", names)
 	}
+}
+
+// FuzzClaimTypeAction: any bytes decoded as a governance action either are
+// refused by CheckAction or, for a registry action, hold a well-formed
+// entry; nothing panics.
+func FuzzClaimTypeAction(f *testing.F) {
+	for _, a := range []*chainpb.GovAction{
+		registerAction(&chainpb.ClaimType{Name: "kyc", Description: "d", Attesters: []string{"operator"}, MaxValidity: 60, SchemaHash: make([]byte, 32)}),
+		registerAction(&chainpb.ClaimType{Name: "x", Attesters: []string{"a", "b"}, MaxValidity: 1}),
+		retireAction("ticket"),
+		retireAction(""),
+	} {
+		b, err := proto.Marshal(a)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		a := new(chainpb.GovAction)
+		if proto.Unmarshal(b, a) != nil {
+			return
+		}
+		err := chain.CheckAction(a)
+		if err != nil {
+			return
+		}
+		switch act := a.GetAction().(type) {
+		case *chainpb.GovAction_RegisterClaimType:
+			if chain.ValidateClaimType(act.RegisterClaimType) != nil || !chain.ValidClaimType(act.RegisterClaimType.Name) {
+				t.Fatalf("accepted a malformed entry %v", act.RegisterClaimType)
+			}
+		case *chainpb.GovAction_RetireClaimType:
+			if !chain.ValidClaimType(act.RetireClaimType) {
+				t.Fatalf("accepted retiring %q", act.RetireClaimType)
+			}
+		}
+	})
 }

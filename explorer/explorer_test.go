@@ -261,3 +261,37 @@ func TestExplorerRefusesInput(t *testing.T) {
 		}
 	}
 }
+
+// FuzzExplorerQuery: whatever the path and query, the explorer answers a
+// page (no panic), refuses what is not well-formed with 400 or 404, and
+// never echoes markup unescaped.
+func FuzzExplorerQuery(f *testing.F) {
+	c, err := client.New("http://127.0.0.1:1") // never answers
+	if err != nil {
+		f.Fatal(err)
+	}
+	ex, err := explorer.New(c, time.Second)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range []string{"/status?subject=ab&claim_type=kyc", "/block?height=<b>x</b>", "/attestation?id=00", "/", "/proposals", "/x<script>"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, target string) {
+		if !strings.HasPrefix(target, "/") || strings.ContainsAny(target, " \r\n\t#") {
+			return
+		}
+		req, err := http.NewRequest("GET", "http://explorer"+target, nil)
+		if err != nil {
+			return
+		}
+		rec := httptest.NewRecorder()
+		ex.ServeHTTP(rec, req)
+		if rec.Code == 0 {
+			t.Fatal("no status")
+		}
+		if strings.Contains(rec.Body.String(), "<script") {
+			t.Fatalf("%s: unescaped markup in\n%s", target, rec.Body.String())
+		}
+	})
+}
