@@ -219,6 +219,10 @@ func TestFareDiscount(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "fare 200 yen: no discount: the gate's knowledge is too old") {
 		t.Fatalf("stale: exit %d\n%s", code, out)
 	}
+	code, out = runProgram(t, "fare-discount", "--store", store, "--signer", soft("holder1"), "--accept-attester", "univ-a")
+	if code != 0 || !strings.Contains(out, "fare 200 yen: no discount:") || !strings.Contains(out, "not among the attesters") {
+		t.Fatalf("attester not accepted: exit %d\n%s", code, out)
+	}
 	code, out = runProgram(t, "fare-discount", "--store", store, "--signer", soft("holder2"))
 	if code != 0 || !strings.Contains(out, "fare 200 yen: no discount: no_attestation") {
 		t.Fatalf("holder2: exit %d\n%s", code, out)

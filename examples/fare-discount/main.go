@@ -22,6 +22,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/idledger/idledger/examples/rpkit"
@@ -62,6 +63,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	audience := fs.String("audience", "transit-gate-1", "this gate's name, which the holder signs")
 	fare := fs.Int("fare", 200, "the full fare, in yen")
 	maxStale := fs.Duration("max-staleness", time.Hour, "charge the full fare when the store's latest verified block is older than this")
+	accept := fs.String("accept-attester", "", "comma-separated attesters whose eligibility checks the operator accepts (default: any the chain allows)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -86,6 +88,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	defer s.Close()
 	gate := &rpkit.Gate{Store: s, Audience: *audience, ClaimType: "fare-eligibility", MaxStaleness: *maxStale,
 		ChallengeFile: filepath.Join(*store, "gate-challenges")}
+	if *accept != "" {
+		gate.Accept = strings.Split(*accept, ",")
+	}
 	challenge, err := rpkit.NewChallenge()
 	if err != nil {
 		return err
@@ -114,6 +119,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return nil
 	case errors.As(err, &pe):
 		fmt.Fprintf(stdout, "fare %d yen: no discount: %s\n", *fare, pe.Reason)
+		return nil
+	case errors.Is(err, rpkit.ErrAttesterNotTrusted):
+		fmt.Fprintf(stdout, "fare %d yen: no discount: %v\n", *fare, err)
 		return nil
 	default:
 		return err

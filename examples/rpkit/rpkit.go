@@ -176,6 +176,8 @@ type Gate struct {
 	ClaimType     string
 	MaxStaleness  time.Duration
 	ChallengeFile string
+	// Accept, when set, lists the only attesters the gate accepts.
+	Accept []string
 	// Now is the gate's clock (default time.Now).
 	Now func() time.Time
 }
@@ -221,6 +223,20 @@ func (g *Gate) Admit(ctx context.Context, raw, challenge []byte) (*presentation.
 	var a *verifier.Answer
 	if res != nil {
 		a, _ = verifier.Check(g.Store, res.Subject, g.ClaimType, now())
+	}
+	if err == nil {
+		// The registry, when the store holds the type's entry (a feed that
+		// carries registry changes); else the gate trusts the attestation
+		// as the chain accepted it.
+		ct, cerr := StoreClaimType(g.Store, g.ClaimType)
+		switch {
+		case cerr != nil:
+			err = cerr
+		case ct != nil:
+			err = CheckAttester(ct, res.Status.Entry, g.Accept)
+		case len(g.Accept) > 0:
+			err = CheckAttester(&chainpb.ClaimType{Name: g.ClaimType, Attesters: g.Accept}, res.Status.Entry, g.Accept)
+		}
 	}
 	return res, a, err
 }
