@@ -144,7 +144,8 @@ func Sync(ctx context.Context, dir, rpcURL string, trustHeight int64, trustHash 
 	go func() { done <- v.Run(vctx) }()
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
-	for v.Height() < target {
+	// The store at height H holds the changes of blocks before H: go one past.
+	for v.Height() <= target {
 		select {
 		case err := <-done:
 			if err == nil {
@@ -234,8 +235,8 @@ func (g *Gate) Admit(ctx context.Context, raw, challenge []byte) (*presentation.
 			err = cerr
 		case ct != nil:
 			err = CheckAttester(ct, res.Status.Entry, g.Accept)
-		case len(g.Accept) > 0:
-			err = CheckAttester(&chainpb.ClaimType{Name: g.ClaimType, Attesters: g.Accept}, res.Status.Entry, g.Accept)
+		case len(g.Accept) > 0 && !slices.Contains(g.Accept, res.Status.Entry.Attester):
+			err = fmt.Errorf("%w: %q is not among the attesters this relying party accepts (%v)", ErrAttesterNotTrusted, res.Status.Entry.Attester, g.Accept)
 		}
 	}
 	return res, a, err
