@@ -353,10 +353,10 @@ func testnetGenesis(opts InitOptions, m *Manifest, keys []*node.Keys) (*cmttypes
 	for _, mem := range st.Members {
 		attesters = append(attesters, mem.ID)
 	}
-	st.ClaimTypes = genesis.FoundingClaimTypes(opts.ClaimTypes, attesters, time.Duration(params.MaxAttestationLifetime))
+	st.ClaimTypes = genesis.FoundingClaimTypes(opts.ClaimTypes, attesters, time.Duration(st.Params.MaxAttestationLifetime))
 	if !slices.ContainsFunc(st.ClaimTypes, func(c genesis.ClaimType) bool { return c.Name == LoadClaimType }) {
 		// The load generator's claim type.
-		st.ClaimTypes = append(st.ClaimTypes, genesis.FoundingClaimTypes([]string{LoadClaimType}, attesters, time.Duration(params.MaxAttestationLifetime))...)
+		st.ClaimTypes = append(st.ClaimTypes, genesis.FoundingClaimTypes([]string{LoadClaimType}, attesters, time.Duration(st.Params.MaxAttestationLifetime))...)
 	}
 	doc, err := genesis.NewDoc(m.ChainID, time.Now().UTC().Truncate(time.Millisecond), vals, st)
 	if err != nil {
