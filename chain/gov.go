@@ -139,6 +139,8 @@ func expireProposals(st Store, height int64) {
 
 func actionName(a *chainpb.GovAction) string {
 	switch a.GetAction().(type) {
+	case *chainpb.GovAction_Upgrade:
+		return "upgrade"
 	case *chainpb.GovAction_AddMember:
 		return "add_member"
 	case *chainpb.GovAction_RemoveMember:
@@ -166,6 +168,8 @@ func CheckAction(a *chainpb.GovAction) error {
 		return err
 	}
 	switch act := a.GetAction().(type) {
+	case *chainpb.GovAction_Upgrade:
+		return checkUpgrade(act.Upgrade)
 	case *chainpb.GovAction_AddMember:
 		if act.AddMember.Sequence != 0 {
 			return fmt.Errorf("add_member: a new member starts at sequence 0")
@@ -252,6 +256,8 @@ func (m *Machine) execute(st Store, env Env, a *chainpb.GovAction) error {
 	}
 	threshold := GetParams(st).GovernorThreshold
 	switch act := a.GetAction().(type) {
+	case *chainpb.GovAction_Upgrade:
+		return scheduleUpgrade(st, env, act.Upgrade)
 	case *chainpb.GovAction_AddMember:
 		n := act.AddMember
 		for _, mem := range members {
