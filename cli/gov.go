@@ -102,6 +102,9 @@ func (v proposalView) text(w io.Writer) {
 
 // describeAction names an action and says what it does in one line.
 func describeAction(a *chainpb.GovAction) (string, string) {
+	if n, d, ok := describeClaimTypeAction(a); ok {
+		return n, d
+	}
 	switch act := a.GetAction().(type) {
 	case *chainpb.GovAction_AddMember:
 		m := act.AddMember
@@ -170,6 +173,9 @@ Actions:
   remove-anchor ID     stop trusting one (new attestations under it fail;
                        existing ones keep their status)
   set-params           change chain parameters (the others stay as they are)
+  register-claim-type  register or change a claim type: meaning, attesters,
+                       max validity (docs/claim-types.md)
+  retire-claim-type    no new attestation of a type (live ones stay valid)
 
 Examples:
 
@@ -184,6 +190,7 @@ Examples:
 		newProposeAddMemberCommand(g), newProposeRemoveMemberCommand(g), newProposeSetRolesCommand(g),
 		newProposeSetValidatorPowerCommand(g), newProposeAddAnchorCommand(g), newProposeRemoveAnchorCommand(g),
 		newProposeSetParamsCommand(g),
+		newProposeRegisterClaimTypeCommand(g), newProposeRetireClaimTypeCommand(g),
 	)
 	return cmd
 }

@@ -83,6 +83,7 @@ Try it on one machine:
 		newVerifierCommand(),
 		newPresentCommand(),
 		newVerifyPresentationCommand(),
+		newExplorerCommand(),
 		newBenchCommand(),
 	)
 	return root

@@ -178,6 +178,9 @@ type AssembleOptions struct {
 	ValidatorPower int64
 	// GenesisTime defaults to now.
 	GenesisTime time.Time
+	// ClaimTypes are registered for every member with the attester role
+	// (nil: the founding types kyc, ticket and fare-eligibility).
+	ClaimTypes []string
 }
 
 // DefaultValidatorPower is each genesis validator's voting power.
@@ -262,6 +265,15 @@ func Assemble(opts AssembleOptions, reqs []*JoinRequest) (*AppState, []cmttypes.
 	}
 	if st.Params.GovernorThreshold > governors {
 		return nil, nil, fmt.Errorf("genesis: governor threshold %d: only %d join requests ask for the governor role", st.Params.GovernorThreshold, governors)
+	}
+	var attesters []string
+	for _, m := range st.Members {
+		if slices.Contains(m.Roles, chain.RoleAttester) {
+			attesters = append(attesters, m.ID)
+		}
+	}
+	if len(attesters) > 0 {
+		st.ClaimTypes = FoundingClaimTypes(opts.ClaimTypes, attesters, time.Duration(st.Params.MaxAttestationLifetime))
 	}
 	return st, vals, nil
 }

@@ -208,7 +208,7 @@ func (g *generator) attestTx(ctx context.Context, ca *testca.CA, k int) (*loadTx
 	h := k % len(g.holders)
 	holder := g.holders[h]
 	certDER := holder.CertDER
-	claimType := "load"
+	claimType := testnet.LoadClaimType
 	var target, lane int
 	var seq uint64
 	var memberKey []byte
