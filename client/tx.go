@@ -13,13 +13,13 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"time"
 
 	"github.com/idledger/idledger/chain"
 	"github.com/idledger/idledger/chain/chainpb"
+	"github.com/idledger/idledger/internal/atomicfile"
 	"github.com/idledger/idledger/jpki"
 	"github.com/idledger/idledger/signer"
 )
@@ -569,23 +569,7 @@ func WriteRevocationState(path string, st *RevocationState) error {
 	if err != nil {
 		return fmt.Errorf("recording progress: %w", err)
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("recording progress: %w", err)
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(append(b, '\n')); err != nil {
-		f.Close()
-		return fmt.Errorf("recording progress: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("recording progress: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("recording progress: %w", err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
+	if err := atomicfile.WriteFile(path, append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("recording progress: %w", err)
 	}
 	return nil

@@ -22,6 +22,7 @@ import (
 	"github.com/idledger/idledger/chain"
 	"github.com/idledger/idledger/client"
 	"github.com/idledger/idledger/genesis"
+	"github.com/idledger/idledger/internal/atomicfile"
 	"github.com/idledger/idledger/node"
 	"github.com/idledger/idledger/testca"
 )
@@ -259,7 +260,7 @@ func Init(opts InitOptions) (m *Manifest, err error) {
 		return nil, err
 	}
 	for _, c := range cfgs {
-		if err := doc.SaveAs(c.GenesisFile()); err != nil {
+		if err := node.SaveGenesis(doc, c.GenesisFile()); err != nil {
 			return nil, fmt.Errorf("testnet: writing genesis: %w", err)
 		}
 	}
@@ -444,11 +445,7 @@ func writeManifest(dir string, m *Manifest) error {
 		return fmt.Errorf("testnet: %w", err)
 	}
 	path := filepath.Join(dir, ManifestFile)
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
-		return fmt.Errorf("testnet: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := atomicfile.WriteFile(path, append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("testnet: %w", err)
 	}
 	return nil
