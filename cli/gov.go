@@ -193,7 +193,7 @@ func propose(cmd *cobra.Command, g *govFlags, build func(ctx context.Context, c 
 	if err != nil {
 		return err
 	}
-	c, err := client.New(g.node)
+	c, err := g.client(cmd, true)
 	if err != nil {
 		return err
 	}
@@ -587,7 +587,7 @@ Example:
 			if err != nil {
 				return err
 			}
-			c, err := client.New(g.node)
+			c, err := g.client(cmd, true)
 			if err != nil {
 				return err
 			}

@@ -22,6 +22,7 @@ import (
 type memberFlags struct {
 	node, keyFile, id, chainID string
 	timeout                    time.Duration
+	offlineFlags
 }
 
 func (m *memberFlags) add(cmd *cobra.Command, persistent bool, what string) {
@@ -34,6 +35,14 @@ func (m *memberFlags) add(cmd *cobra.Command, persistent bool, what string) {
 	f.StringVar(&m.id, "member", "", what+" member's ID (default: the member registered with --member-key's key)")
 	f.StringVar(&m.chainID, "chain-id", "", "sign for this chain ID (default: the node's)")
 	f.DurationVar(&m.timeout, "timeout", time.Minute, "how long to wait for each commit")
+	m.offlineFlags.add(f)
+}
+
+// client returns the client the command submits through (see
+// offlineFlags.newClient): every member-signed command gets
+// --generate-only from here.
+func (m *memberFlags) client(cmd *cobra.Command, memberSigned bool, opts ...client.Option) (*client.Client, error) {
+	return m.offlineFlags.newClient(cmd, m.node, m.chainID, m.id, memberSigned, opts...)
 }
 
 // auth reads the member key.
@@ -145,7 +154,7 @@ Examples:
 				}
 				req.Subject = s
 			}
-			c, err := client.New(m.node)
+			c, err := m.client(cmd, keySet)
 			if err != nil {
 				return err
 			}
@@ -288,9 +297,12 @@ Examples:
 					subjects = append(subjects, jpki.RevokedSubject{Commitment: [32]byte(s)})
 				}
 			}
-			c, err := client.New(m.node, client.WithCommitTimeout(m.timeout))
+			c, err := m.client(cmd, true, client.WithCommitTimeout(m.timeout))
 			if err != nil {
 				return err
+			}
+			if c.Generating() {
+				return generateRevokeSubjects(cmd, c, *auth, subjects, reason, eff)
 			}
 			stderr := cmd.ErrOrStderr()
 			res, err := c.RevokeSubjectsBatched(cmd.Context(), client.BatchedRevocation{

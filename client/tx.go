@@ -52,6 +52,9 @@ func (c *Client) resolveMember(ctx context.Context, auth MemberAuth) (*chainpb.M
 	if len(auth.Key) != ed25519.PrivateKeySize {
 		return nil, errors.New("client: no member key")
 	}
+	if c.Generating() {
+		return c.offlineMember(auth)
+	}
 	pub := auth.Key.Public().(ed25519.PublicKey)
 	if auth.ID == "" {
 		return c.MemberByKey(ctx, pub)
@@ -122,6 +125,9 @@ func (c *Client) SubmitMemberTx(ctx context.Context, auth MemberAuth, body *chai
 
 // nextBlock waits until the node commits a block after its current one.
 func (c *Client) nextBlock(ctx context.Context) error {
+	if c.Generating() {
+		return c.offlineErr("waiting for a block")
+	}
 	st, err := c.rpc.Status(ctx)
 	if err != nil {
 		return c.rpcErr("status", err)
@@ -163,6 +169,9 @@ func (c *Client) RevokeAttestation(ctx context.Context, req RevokeAttestationReq
 	if (req.Member == nil) == (req.Subject == nil) {
 		return nil, errors.New("client: revoke: give a member key or the subject's signer, not both")
 	}
+	if len(req.Reason) > chain.MaxReasonLen {
+		return nil, fmt.Errorf("client: revoke: the reason is over %d bytes", chain.MaxReasonLen)
+	}
 	msg := &chainpb.RevokeAttestation{AttestationId: req.ID, Reason: req.Reason}
 	if req.Member != nil {
 		r, err := c.SubmitMemberTx(ctx, *req.Member, &chainpb.TxBody{Msg: &chainpb.TxBody_RevokeAttestation{RevokeAttestation: msg}})
@@ -176,6 +185,10 @@ func (c *Client) RevokeAttestation(ctx context.Context, req RevokeAttestationReq
 	if err != nil {
 		return nil, err
 	}
+	pre := &chainpb.RevokeAttestation{AttestationId: req.ID, Reason: req.Reason, SubjectCertificate: []byte{0}}
+	if err := checkBody(chainID, false, 256, &chainpb.TxBody{ChainId: chainID, Msg: &chainpb.TxBody_RevokeAttestation{RevokeAttestation: pre}}); err != nil {
+		return nil, err
+	}
 	cert, err := req.Subject.Certificate(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("client: subject certificate: %w", err)
@@ -183,6 +196,9 @@ func (c *Client) RevokeAttestation(ctx context.Context, req RevokeAttestationReq
 	msg.SubjectCertificate = cert
 	body, err := chain.EncodeBody(&chainpb.TxBody{ChainId: chainID, Msg: &chainpb.TxBody_RevokeAttestation{RevokeAttestation: msg}})
 	if err != nil {
+		return nil, err
+	}
+	if err := checkForm(body, chainID, false, 512); err != nil {
 		return nil, err
 	}
 	sig, err := signer.Sign(ctx, req.Subject, chain.SignBytes(body))
@@ -531,6 +547,9 @@ func mergeSubjects(in []jpki.RevokedSubject) []jpki.RevokedSubject {
 func (c *Client) effectiveTime(ctx context.Context, fixed time.Time) (int64, error) {
 	if !fixed.IsZero() {
 		return fixed.Unix(), nil
+	}
+	if c.Generating() {
+		return 0, fmt.Errorf("client: no effective time given; the node's latest block time cannot be read (%w)", ErrOffline)
 	}
 	st, err := c.rpc.Status(ctx)
 	if err != nil {
