@@ -66,10 +66,18 @@ reason and code, for example:
 
   idledger: attest: jpki: certificate expired at 2026-01-01T00:00:00Z (code 22)
 
+Offline: with --generate-only the transaction is built and signed on this
+machine, which needs no network, and its bytes are written to stdout; the
+chain ID, the attesting member and its next sequence number then come from
+--chain-id, --member and --sequence (idledger query members shows it).
+idledger broadcast FILE sends it from a machine that reaches a node.
+
 Example:
 
   idledger attest --signer soft:ca/holders/holder1.key,ca/holders/holder1.crt \
-      --member-key node/config/member_key.pem --claim-type kyc --claim-file claim.txt`,
+      --member-key node/config/member_key.pem --claim-type kyc --claim-file claim.txt
+  idledger attest --generate-only --chain-id demo --member operator --sequence 3 \
+      --signer plugin:gpse --member-key member_key.pem --claim-type kyc --claim-file claim.txt > tx.bin`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := output.check(); err != nil {

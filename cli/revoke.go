@@ -70,7 +70,12 @@ revoke subjects reports revoked certificates by their identity commitments
 (a revoker's job): every attestation of those holders then reads as revoked
 and new attestations with those certificates are refused. With --crl the
 commitments are computed here from a CRL whose signature is checked against
-the issuing CA; only the commitments go to the chain, never the CRL.`,
+the issuing CA; only the commitments go to the chain, never the CRL.
+
+Both take --generate-only (with --chain-id, and --member and --sequence
+when a member signs): the signed transaction is written to stdout for
+idledger broadcast. revoke subjects then makes a single transaction and
+needs --effective.`,
 	}
 	cmd.AddCommand(newRevokeAttestationCommand(), newRevokeSubjectsCommand())
 	return cmd
