@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -30,6 +31,9 @@ const ChainIDProtocol = protocol.ID("/idledger/chain-id/1.0.0")
 // chainIDTimeout bounds the chain ID exchange with a new libp2p peer.
 const chainIDTimeout = 20 * time.Second
 
+// maxOtherChainPeers bounds the memory of peers of other chains.
+const maxOtherChainPeers = 1024
+
 // maxChainIDLen bounds what is read from a peer as its chain ID (CometBFT
 // chain IDs are at most 50 bytes).
 const maxChainIDLen = 64
@@ -37,9 +41,16 @@ const maxChainIDLen = 64
 // libp2pGate is the admission gate of CometBFT's libp2p transport.
 type libp2pGate struct {
 	host    *lp2p.Host
+	sw      cmtp2p.Switcher // nil in tests of the gate alone
 	chainID string
 	allowed func(nodeID string) bool
 	logger  log.Logger
+
+	mu sync.Mutex
+	// otherChain holds the peers that answered with another chain ID: they
+	// are refused on connection from then on, before any stream, instead
+	// of once more after a chain ID exchange.
+	otherChain map[peer.ID]string
 }
 
 // gateLibP2P makes CometBFT's libp2p transport ask the app before it takes
@@ -67,15 +78,29 @@ func gateLibP2P(cmt *nm.Node, app abci.Application, chainID string, logger log.L
 	if err != nil {
 		return nil, err
 	}
-	return installGate(host, chainID, func(id string) bool {
+	g := installGate(host, chainID, func(id string) bool {
 		r, err := app.Query(context.Background(), &abci.RequestQuery{Path: peerFilterPath + id})
 		return err == nil && r.Code == abci.CodeTypeOK
-	}, logger), nil
+	}, logger)
+	g.sw = cmt.Switch()
+	return g, nil
+}
+
+// drop closes p's connections and removes it from the switch, which
+// otherwise keeps listing a peer it took on an earlier stream.
+func (g *libp2pGate) drop(p peer.ID, reason error) {
+	_ = g.host.Network().ClosePeer(p)
+	if g.sw == nil {
+		return
+	}
+	if sp := g.sw.Peers().Get(cmtp2p.ID(p.String())); sp != nil {
+		g.sw.StopPeerForError(sp, reason)
+	}
 }
 
 // installGate gates host: allowed decides on node IDs.
 func installGate(host *lp2p.Host, chainID string, allowed func(nodeID string) bool, logger log.Logger) *libp2pGate {
-	g := &libp2pGate{host: host, chainID: chainID, logger: logger, allowed: allowed}
+	g := &libp2pGate{host: host, chainID: chainID, logger: logger, allowed: allowed, otherChain: map[peer.ID]string{}}
 	host.SetStreamHandler(ChainIDProtocol, g.answerChainID)
 	host.Network().Notify(&network.NotifyBundle{ConnectedF: func(_ network.Network, c network.Conn) { g.admit(c) }})
 	// Connections made before the notifiee was installed.
@@ -113,6 +138,14 @@ func (g *libp2pGate) admit(c network.Conn) {
 		_ = c.Close()
 		return
 	}
+	g.mu.Lock()
+	theirs, known := g.otherChain[c.RemotePeer()]
+	g.mu.Unlock()
+	if known {
+		g.logger.Debug("refusing a libp2p peer of another chain", "peer", c.RemotePeer().String(), "node_id", id, "chain_id", theirs)
+		_ = c.Close()
+		return
+	}
 	go g.checkChainID(c, id)
 }
 
@@ -125,12 +158,14 @@ func (g *libp2pGate) checkChainID(c network.Conn, id string) {
 	}
 	if err == nil {
 		err = fmt.Errorf("peer is on chain %q, this node on %q", theirs, g.chainID)
-	}
-	if c.IsClosed() {
-		return
+		g.mu.Lock()
+		if len(g.otherChain) < maxOtherChainPeers {
+			g.otherChain[c.RemotePeer()] = theirs
+		}
+		g.mu.Unlock()
 	}
 	g.logger.Info("refusing a libp2p peer of another chain", "peer", c.RemotePeer().String(), "node_id", id, "err", err)
-	_ = g.host.Network().ClosePeer(c.RemotePeer())
+	g.drop(c.RemotePeer(), err)
 }
 
 func (g *libp2pGate) askChainID(ctx context.Context, p peer.ID) (string, error) {
@@ -173,7 +208,10 @@ func (g *libp2pGate) recheck() int {
 			continue
 		}
 		g.logger.Info("disconnecting a libp2p peer no longer registered", "peer", p.String(), "node_id", id, "err", err)
-		_ = g.host.Network().ClosePeer(p)
+		if err == nil {
+			err = fmt.Errorf("node %s is no longer registered to a validator member", id)
+		}
+		g.drop(p, err)
 		n++
 	}
 	return n
