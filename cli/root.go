@@ -70,6 +70,8 @@ Try it on one machine:
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(
 		newInitCommand(),
+		newGenesisCommand(),
+		newJoinCommand(),
 		newStartCommand(),
 		newCACommand(),
 		newAttestCommand(),
@@ -82,6 +84,7 @@ Try it on one machine:
 		newPresentCommand(),
 		newVerifyPresentationCommand(),
 		newBroadcastCommand(),
+		newBenchCommand(),
 	)
 	return root
 }

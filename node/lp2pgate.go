@@ -60,7 +60,7 @@ type libp2pGate struct {
 // only counts peers and is fixed when the host is made). The gate is a
 // libp2p Notifiee: the swarm tells it of a new connection before it accepts
 // any stream on it, and the gate closes the connection unless the app's
-// /p2p/filter/id/NODE-ID query allows that node (a validator member's node,
+// /p2p/filter/id/NODE-ID query allows that node (a member's registered node,
 // or an observer of this node), then asks the peer its chain ID
 // (ChainIDProtocol) and closes the connection to a peer of another chain.
 //
@@ -209,7 +209,7 @@ func (g *libp2pGate) recheck() int {
 		}
 		g.logger.Info("disconnecting a libp2p peer no longer registered", "peer", p.String(), "node_id", id, "err", err)
 		if err == nil {
-			err = fmt.Errorf("node %s is no longer registered to a validator member", id)
+			err = fmt.Errorf("node %s is no longer registered to a member", id)
 		}
 		g.drop(p, err)
 		n++

@@ -28,7 +28,7 @@ const peerFilterPath = "/p2p/filter/id/"
 const codePeerDenied = 2
 
 // genesisPeers returns the node IDs a new chain may peer with before its
-// first block is committed: the genesis's validator members' nodes and
+// first block is committed: the genesis's members' registered nodes and
 // this node's observers. Until then the app has no committed state and
 // would allow anyone. It applies to the genesis validators' own nodes
 // (self), which start the chain: for any other node it returns nil, since
@@ -36,15 +36,10 @@ const codePeerDenied = 2
 // it receives, and must reach validators added after the genesis.
 func genesisPeers(st *genesis.AppState, observers []string, self string) map[string]bool {
 	m := map[string]bool{}
+	// As the app decides (app.peerAllowed): any member's registered node.
 	for _, mem := range st.Members {
-		isValidator := false
-		for _, r := range mem.Roles {
-			isValidator = isValidator || r == "validator"
-		}
-		if isValidator {
-			for _, id := range mem.NodeIDs {
-				m[strings.ToLower(id)] = true
-			}
+		for _, id := range mem.NodeIDs {
+			m[strings.ToLower(id)] = true
 		}
 	}
 	if !m[strings.ToLower(self)] {
@@ -70,7 +65,7 @@ func (g *guardedApp) filterPeer(ctx context.Context, req *abci.RequestQuery) (*a
 	id := strings.ToLower(strings.TrimPrefix(req.Path, peerFilterPath))
 	if info.LastBlockHeight == 0 && !g.genesisPeers[id] {
 		return &abci.ResponseQuery{Code: codePeerDenied, Codespace: "idledger-node",
-			Log: fmt.Sprintf("node %s is not registered to a validator member in the genesis", id)}, nil
+			Log: fmt.Sprintf("node %s is not registered to a member in the genesis", id)}, nil
 	}
 	return res, nil
 }
@@ -137,7 +132,7 @@ func (pc *peerChecker) recheck() int {
 			continue
 		}
 		if err == nil {
-			err = fmt.Errorf("node %s is no longer registered to a validator member", id)
+			err = fmt.Errorf("node %s is no longer registered to a member", id)
 		}
 		pc.logger.Info("disconnecting a peer no longer allowed", "peer", p.ID(), "err", err)
 		pc.sw.StopPeerForError(p, err)

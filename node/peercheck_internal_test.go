@@ -25,14 +25,15 @@ func (a *openApp) Query(context.Context, *abci.RequestQuery) (*abci.ResponseQuer
 
 // TestNoPeerWindowBeforeFirstBlock: a genesis validator's node, before its
 // chain's first commit (the app has no state and would allow anyone),
-// allows only the genesis's validator nodes and its observers; after it,
+// allows only the genesis's members' nodes and its observers; after it,
 // the app decides. A node that joins later is not held to the genesis.
 func TestNoPeerWindowBeforeFirstBlock(t *testing.T) {
-	const self, other, attester, observer, stranger = "aa01", "bb02", "cc03", "dd04", "ee05"
+	const self, other, replica, observer, stranger = "aa01", "bb02", "cc03", "dd04", "ee05"
 	st := &genesis.AppState{Members: []genesis.Member{
 		{ID: "op", Roles: []string{"governor", "validator"}, NodeIDs: []string{self}},
 		{ID: "bank", Roles: []string{"validator"}, NodeIDs: []string{other}},
-		{ID: "shop", Roles: []string{"attester"}, NodeIDs: []string{attester}},
+		{ID: "shop", Roles: []string{"attester"}, NodeIDs: []string{replica}},
+		{ID: "keyless", Roles: []string{"attester"}},
 	}}
 	app := &openApp{}
 	g := &guardedApp{Application: app, genesisPeers: genesisPeers(st, []string{observer}, self)}
@@ -40,7 +41,7 @@ func TestNoPeerWindowBeforeFirstBlock(t *testing.T) {
 		r, err := g.Query(context.Background(), &abci.RequestQuery{Path: peerFilterPath + id})
 		return err == nil && r.Code == abci.CodeTypeOK
 	}
-	for id, want := range map[string]bool{self: true, other: true, observer: true, attester: false, stranger: false} {
+	for id, want := range map[string]bool{self: true, other: true, replica: true, observer: true, stranger: false} {
 		if got := ask(id); got != want {
 			t.Errorf("height 0: peer %s allowed = %v, want %v", id, got, want)
 		}
