@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/idledger/idledger/cli"
 	"github.com/idledger/idledger/node/nodetest"
@@ -116,5 +117,24 @@ func TestOfflineSigningBroadcast(t *testing.T) {
 	ok(t, &st, status...)
 	if st.State != "revoked" || !st.Verified {
 		t.Errorf("status after the offline revocation = %+v", st)
+	}
+
+	// revoke subjects: one transaction, at the --effective time.
+	subjects := []string{"revoke", "subjects", "--subject", holder.Subject, "--reason", "card reported lost", "--member-key", initRes.MemberKeyFile,
+		"--generate-only", "--chain-id", "offline", "--member", "operator", "--sequence", "3"}
+	if code, _, errs := run(t, subjects...); code != cli.ExitUsage || !strings.Contains(errs, "--effective") {
+		t.Errorf("offline revoke subjects without --effective: exit %d, %q", code, errs)
+	}
+	subTx := write("subjects.bin", ok(t, nil, append(subjects, "--effective", time.Now().Add(-time.Minute).Format(time.RFC3339))...))
+	res.Events = nil
+	ok(t, &res, "broadcast", subTx, "--node", url, "-o", "json")
+	revoked := ""
+	for _, e := range res.Events {
+		if e.Type == "revoke_subjects" {
+			revoked = e.Attributes["revoked"]
+		}
+	}
+	if revoked != "1" {
+		t.Errorf("offline revoke subjects broadcast = %+v, want 1 subject revoked", res)
 	}
 }
