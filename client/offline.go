@@ -1,15 +1,18 @@
 package client
 
 import (
+	"context"
 	"crypto/rsa"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
 	"github.com/idledger/idledger/chain"
 	"github.com/idledger/idledger/chain/chainpb"
+	"github.com/idledger/idledger/jpki"
 )
 
 var (
@@ -136,4 +139,49 @@ func checkBody(chainID string, memberSigned bool, subjectSigLen int, body *chain
 		return err
 	}
 	return checkForm(raw, chainID, memberSigned, subjectSigLen)
+}
+
+// StageLocal is the TxError stage of a transaction refused here, before the
+// holder was asked to sign it, by the chain's own certificate rules applied
+// to the node's trust anchors and parameters: nothing was sent.
+const StageLocal = "local"
+
+// precheckCert runs the chain's certificate checks on the holder's
+// certificate before the holder is asked for a signature (and so for a
+// PIN): the profile, the key, the chain to one of the node's trust anchors
+// and the validity window at the client's clock. Offline, with no anchors
+// to check against, only the validity window is checked.
+func (c *Client) precheckCert(ctx context.Context, der []byte, cert *x509.Certificate) error {
+	now := c.opts.now()
+	if c.Generating() {
+		switch {
+		case now.After(cert.NotAfter):
+			return &TxError{Stage: StageLocal, Code: uint32(chain.CodeCertExpired), Log: "jpki: certificate expired at " + cert.NotAfter.UTC().Format(time.RFC3339)}
+		case now.Before(cert.NotBefore):
+			return &TxError{Stage: StageLocal, Code: uint32(chain.CodeCertNotYetValid), Log: "jpki: certificate not valid before " + cert.NotBefore.UTC().Format(time.RFC3339)}
+		}
+		return nil
+	}
+	stored, err := c.Anchors(ctx)
+	if err != nil {
+		return err
+	}
+	params, err := c.Params(ctx)
+	if err != nil {
+		return err
+	}
+	var anchors []*jpki.Anchor
+	for _, a := range stored {
+		if pa, err := jpki.ParseAnchor(a.Certificate); err == nil {
+			anchors = append(anchors, pa)
+		}
+	}
+	jc, err := jpki.Check(der, jpki.CheckOptions{Anchors: anchors, AllowSigning: params.AllowSigningCertificates})
+	if err == nil {
+		err = jc.ValidAt(now)
+	}
+	if err != nil {
+		return &TxError{Stage: StageLocal, Code: uint32(chain.CodeOf(err)), Log: err.Error()}
+	}
+	return nil
 }

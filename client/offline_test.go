@@ -141,8 +141,8 @@ func itoa(i int) string { return strconv.Itoa(i) }
 // countingSigner records whether the holder was asked for anything.
 type countingSigner struct {
 	signer.Signer
-	mu    sync.Mutex
-	asked int
+	mu           sync.Mutex
+	asked, signs int
 }
 
 func (s *countingSigner) Certificate(ctx context.Context) ([]byte, error) {
@@ -155,6 +155,7 @@ func (s *countingSigner) Certificate(ctx context.Context) ([]byte, error) {
 func (s *countingSigner) SignDigestInfo(ctx context.Context, di []byte) ([]byte, error) {
 	s.mu.Lock()
 	s.asked++
+	s.signs++
 	s.mu.Unlock()
 	return s.Signer.SignDigestInfo(ctx, di)
 }
@@ -213,6 +214,19 @@ func TestRefusedBeforeTheCardIsAsked(t *testing.T) {
 				t.Fatalf("the holder's signer was asked %d times before the refusal", s.asked)
 			}
 		})
+	}
+	// Offline, an expired certificate is refused once read, before the
+	// holder signs.
+	eh := w.Holders[fixture.Expired]
+	esoft, err := signer.NewSoft(eh.Key, eh.CertDER)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &countingSigner{Signer: esoft}
+	_, err = c.Attest(ctx, client.AttestRequest{Signer: s, MemberKey: key, ClaimType: "kyc", ClaimHash: claim[:], NotAfter: fixture.Now.Add(time.Hour)})
+	var te *client.TxError
+	if !errors.As(err, &te) || te.Code != uint32(chain.CodeCertExpired) || te.Stage != client.StageLocal || s.signs != 0 {
+		t.Fatalf("offline attest with an expired certificate: %v (signed %d times), want a local refusal with code %d before signing", err, s.signs, chain.CodeCertExpired)
 	}
 	if len(txs) != 0 {
 		t.Fatalf("%d transactions written for refused requests", len(txs))

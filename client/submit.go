@@ -20,8 +20,9 @@ import (
 )
 
 // TxError is a transaction the chain refused: in CheckTx (Stage "check":
-// nothing was committed) or in FinalizeBlock (Stage "deliver": committed at
-// Height with a non-zero code, no state change). Code and Log are the app's
+// nothing was committed), in FinalizeBlock (Stage "deliver": committed at
+// Height with a non-zero code, no state change), or here by the chain's
+// rules before the holder signed (Stage StageLocal: nothing was sent). Code and Log are the app's
 // code and plain message (see chain.Code).
 type TxError struct {
 	Stage     string
@@ -203,6 +204,9 @@ func (c *Client) Attest(ctx context.Context, req AttestRequest) (*AttestResult, 
 		return nil, err
 	}
 	if err := checkForm(body, chainID, true, rsaSigLen(cert)); err != nil {
+		return nil, err
+	}
+	if err := c.precheckCert(ctx, certDER, cert); err != nil {
 		return nil, err
 	}
 	sig, err := signer.Sign(ctx, req.Signer, chain.SignBytes(body))
