@@ -65,6 +65,13 @@ func TestOfflineSigningBroadcast(t *testing.T) {
 	govTx := write("gov.bin", ok(t, nil, "gov", "propose", "add-member", "--id", "bank-a", "--pub-key-file", newKey, "--roles", "attester",
 		"--member-key", initRes.MemberKeyFile, "--generate-only", "--chain-id", "offline", "--member", "operator", "--sequence", "1"))
 
+	// set-validator-power's own --member names the validator's member, so
+	// the signer cannot be named offline: a usage error says so.
+	if code, _, errs := run(t, "gov", "propose", "set-validator-power", "--member", "bank-a", "--pub-key", strings.Repeat("ab", 32), "--power", "1",
+		"--member-key", initRes.MemberKeyFile, "--generate-only", "--chain-id", "offline", "--sequence", "1"); code != cli.ExitUsage || !strings.Contains(errs, "sign it with a node") {
+		t.Errorf("offline set-validator-power: exit %d, %q", code, errs)
+	}
+
 	startNode(t, home, url)
 
 	// A copy with one byte changed is refused, with a code.

@@ -49,6 +49,9 @@ func (o *offlineFlags) newClient(cmd *cobra.Command, nodeURL, chainID, memberID 
 		return nil, usagef("--generate-only needs --chain-id: the node is not asked which chain it serves")
 	}
 	if memberSigned {
+		if memberID == "" && memberFlagShadowed(cmd) {
+			return nil, usagef("--generate-only needs the signing member's ID, and this command's --member names another member: sign it with a node")
+		}
 		if memberID == "" {
 			return nil, usagef("--generate-only needs --member: the node is not asked which member the key belongs to")
 		}
@@ -100,4 +103,18 @@ func generateRevokeSubjects(cmd *cobra.Command, c *client.Client, auth client.Me
 	slices.SortFunc(commitments, bytes.Compare)
 	_, err := c.RevokeSubjects(cmd.Context(), auth, commitments, reason, eff.Unix())
 	return err
+}
+
+// memberFlagShadowed reports whether cmd's own --member hides the signing
+// member's --member of a parent (gov propose set-validator-power).
+func memberFlagShadowed(cmd *cobra.Command) bool {
+	if cmd.LocalNonPersistentFlags().Lookup("member") == nil {
+		return false
+	}
+	for p := cmd.Parent(); p != nil; p = p.Parent() {
+		if p.PersistentFlags().Lookup("member") != nil {
+			return true
+		}
+	}
+	return false
 }
