@@ -51,6 +51,10 @@ type Options struct {
 // App is the idledger ABCI application.
 type App struct {
 	abci.BaseApplication
+	// halted is set, and upgradeHalt closed, when the chain reached an
+	// upgrade this binary does not know (see upgrade.go).
+	halted      *UpgradeNeededError
+	upgradeHalt chan struct{}
 
 	mu      sync.Mutex
 	log     log.Logger
@@ -104,6 +108,8 @@ func New(opts Options) (*App, error) {
 		return nil, fmt.Errorf("app: load state from %s: %w", filepath.Join(opts.DBDir, "state.db"), err)
 	}
 	a := &App{
+		upgradeHalt: make(chan struct{}),
+
 		log:     opts.Logger,
 		db:      db,
 		tree:    tree,
@@ -142,6 +148,7 @@ func (a *App) loadCommitted() error {
 	a.committed = imm
 	a.check = newOverlay(readStore{imm})
 	a.chainID = chain.ChainID(readStore{imm})
+	a.observeCommit()
 	return nil
 }
 
@@ -188,6 +195,7 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 // CheckTx admits a transaction to the mempool when it would pass against the
 // committed state plus the transactions admitted before it.
 func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
+	defer a.metrics.timeCheck()()
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	tx, err := a.decode(req.Tx)
@@ -311,6 +319,9 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 	defer a.mu.Unlock()
 	store := treeStore{a.tree}
 	env := chain.Env{ChainID: a.chainID, Height: req.Height, Time: req.Time.Unix()}
+	if err := a.beginUpgrade(store, env); err != nil {
+		return nil, err
+	}
 	chain.BeginBlock(store, env)
 	res := &abci.ResponseFinalizeBlock{TxResults: make([]*abci.ExecTxResult, len(req.Txs))}
 	for i, raw := range req.Txs {

@@ -139,6 +139,8 @@ func expireProposals(st Store, height int64) {
 
 func actionName(a *chainpb.GovAction) string {
 	switch a.GetAction().(type) {
+	case *chainpb.GovAction_Upgrade:
+		return "upgrade"
 	case *chainpb.GovAction_AddMember:
 		return "add_member"
 	case *chainpb.GovAction_RemoveMember:
@@ -160,6 +162,8 @@ func actionName(a *chainpb.GovAction) string {
 // CheckAction checks a governance action's form, without state.
 func CheckAction(a *chainpb.GovAction) error {
 	switch act := a.GetAction().(type) {
+	case *chainpb.GovAction_Upgrade:
+		return checkUpgrade(act.Upgrade)
 	case *chainpb.GovAction_AddMember:
 		if act.AddMember.Sequence != 0 {
 			return fmt.Errorf("add_member: a new member starts at sequence 0")
@@ -243,6 +247,8 @@ func (m *Machine) execute(st Store, env Env, a *chainpb.GovAction) error {
 	}
 	threshold := GetParams(st).GovernorThreshold
 	switch act := a.GetAction().(type) {
+	case *chainpb.GovAction_Upgrade:
+		return scheduleUpgrade(st, env, act.Upgrade)
 	case *chainpb.GovAction_AddMember:
 		n := act.AddMember
 		for _, mem := range members {

@@ -134,6 +134,8 @@ func describeAction(a *chainpb.GovAction) (string, string) {
 			"max_attestations_per_claim=%d governor_threshold=%d proposal_ttl_blocks=%d max_revocations_per_tx=%d",
 			time.Duration(p.MaxAttestationLifetime)*time.Second, p.AllowSigningCertificates, p.BlockRetention,
 			p.MaxAttestationsPerClaim, p.GovernorThreshold, p.ProposalTtlBlocks, p.MaxRevocationsPerTx)
+	case *chainpb.GovAction_Upgrade:
+		return "upgrade", fmt.Sprintf("%s at height %d", act.Upgrade.Name, act.Upgrade.Height)
 	}
 	return "none", ""
 }
@@ -165,6 +167,7 @@ Actions:
                        its validators lose their power
   set-roles ID         replace a member's roles
   set-validator-power  a consensus key's voting power (0 removes it)
+  upgrade              halt every node at a height for a software upgrade
   add-anchor           trust a JPKI root CA certificate
   remove-anchor ID     stop trusting one (new attestations under it fail;
                        existing ones keep their status)
@@ -179,6 +182,7 @@ Examples:
   idledger gov propose set-params --max-attestation-lifetime 8760h --member-key gov_key.pem`,
 	}
 	cmd.AddCommand(
+		newProposeUpgradeCommand(g),
 		newProposeAddMemberCommand(g), newProposeRemoveMemberCommand(g), newProposeSetRolesCommand(g),
 		newProposeSetValidatorPowerCommand(g), newProposeAddAnchorCommand(g), newProposeRemoveAnchorCommand(g),
 		newProposeSetParamsCommand(g),

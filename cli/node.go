@@ -141,6 +141,12 @@ stderr (structured; config.toml's log_format json for JSON lines) and runs
 until interrupted (Ctrl-C, SIGTERM), then stops cleanly. A restarted node
 resumes where it stopped.
 
+With priv_validator_laddr set in config.toml the validator key is not read
+from the home: the node waits for a remote signer (idledger signer run).
+At a governance-scheduled upgrade this binary does not know, the node halts
+before executing the upgrade height and exits with status 3 (see
+docs/operators.md); a binary without the upgrade refuses to start past it.
+
 With --feed-listen the node also publishes the verifier feed over libp2p
 gossipsub: every committed block's signed header and commit and the status
 records it changed, with proofs, for light verifiers at gates and terminals

@@ -44,6 +44,7 @@ CometBFT's light client from the genesis validators (or a checkpoint).`,
 	}
 	cmd.PersistentFlags().StringVar(&q.node, "node", client.DefaultNodeURL, "node RPC URL")
 	cmd.PersistentFlags().StringVarP(&q.output.format, "output", "o", "text", "output format: text or json")
+	cmd.AddCommand(newQueryUpgradeCommand(q))
 	cmd.AddCommand(newQueryStatusCommand(q), newQueryAttestationCommand(q), newQueryMembersCommand(q),
 		newQueryParamsCommand(q), newQueryAnchorsCommand(q), newQueryProposalCommand(q), newQueryProposalsCommand(q))
 	return cmd

@@ -871,6 +871,7 @@ type GovAction struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Types that are valid to be assigned to Action:
 	//
+	//	*GovAction_Upgrade
 	//	*GovAction_AddMember
 	//	*GovAction_RemoveMember
 	//	*GovAction_SetRoles
@@ -916,6 +917,15 @@ func (*GovAction) Descriptor() ([]byte, []int) {
 func (x *GovAction) GetAction() isGovAction_Action {
 	if x != nil {
 		return x.Action
+	}
+	return nil
+}
+
+func (x *GovAction) GetUpgrade() *UpgradePlan {
+	if x != nil {
+		if x, ok := x.Action.(*GovAction_Upgrade); ok {
+			return x.Upgrade
+		}
 	}
 	return nil
 }
@@ -987,6 +997,11 @@ type isGovAction_Action interface {
 	isGovAction_Action()
 }
 
+type GovAction_Upgrade struct {
+	// upgrade schedules a software upgrade (field 10; see docs/operators.md).
+	Upgrade *UpgradePlan `protobuf:"bytes,10,opt,name=upgrade,proto3,oneof"`
+}
+
 type GovAction_AddMember struct {
 	AddMember *Member `protobuf:"bytes,1,opt,name=add_member,json=addMember,proto3,oneof"`
 }
@@ -1014,6 +1029,8 @@ type GovAction_RemoveAnchor struct {
 type GovAction_SetParams struct {
 	SetParams *Params `protobuf:"bytes,7,opt,name=set_params,json=setParams,proto3,oneof"`
 }
+
+func (*GovAction_Upgrade) isGovAction_Action() {}
 
 func (*GovAction_AddMember) isGovAction_Action() {}
 
@@ -1188,6 +1205,61 @@ func (x *AnchorSet) GetAnchors() []*TrustAnchor {
 	return nil
 }
 
+// UpgradePlan is a scheduled software upgrade: every node commits block
+// height-1 and halts before executing block height, until it runs a binary
+// that knows the upgrade by name. Stored under state key 0x14 0x00.
+type UpgradePlan struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Height        int64                  `protobuf:"varint,2,opt,name=height,proto3" json:"height,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpgradePlan) Reset() {
+	*x = UpgradePlan{}
+	mi := &file_idledger_v1_state_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpgradePlan) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpgradePlan) ProtoMessage() {}
+
+func (x *UpgradePlan) ProtoReflect() protoreflect.Message {
+	mi := &file_idledger_v1_state_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpgradePlan.ProtoReflect.Descriptor instead.
+func (*UpgradePlan) Descriptor() ([]byte, []int) {
+	return file_idledger_v1_state_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *UpgradePlan) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *UpgradePlan) GetHeight() int64 {
+	if x != nil {
+		return x.Height
+	}
+	return 0
+}
+
 var File_idledger_v1_state_proto protoreflect.FileDescriptor
 
 const file_idledger_v1_state_proto_rawDesc = "" +
@@ -1270,8 +1342,10 @@ const file_idledger_v1_state_proto_rawDesc = "" +
 	"\tValidator\x12\x16\n" +
 	"\x06member\x18\x01 \x01(\tR\x06member\x12\x17\n" +
 	"\apub_key\x18\x02 \x01(\fR\x06pubKey\x12\x14\n" +
-	"\x05power\x18\x03 \x01(\x03R\x05power\"\x92\x03\n" +
+	"\x05power\x18\x03 \x01(\x03R\x05power\"\xc8\x03\n" +
 	"\tGovAction\x124\n" +
+	"\aupgrade\x18\n" +
+	" \x01(\v2\x18.idledger.v1.UpgradePlanH\x00R\aupgrade\x124\n" +
 	"\n" +
 	"add_member\x18\x01 \x01(\v2\x13.idledger.v1.MemberH\x00R\taddMember\x12%\n" +
 	"\rremove_member\x18\x02 \x01(\tH\x00R\fremoveMember\x124\n" +
@@ -1291,7 +1365,10 @@ const file_idledger_v1_state_proto_rawDesc = "" +
 	"\apub_key\x18\x02 \x01(\fR\x06pubKey\x12\x14\n" +
 	"\x05power\x18\x03 \x01(\x03R\x05power\"?\n" +
 	"\tAnchorSet\x122\n" +
-	"\aanchors\x18\x01 \x03(\v2\x18.idledger.v1.TrustAnchorR\aanchorsB,Z*github.com/idledger/idledger/chain/chainpbb\x06proto3"
+	"\aanchors\x18\x01 \x03(\v2\x18.idledger.v1.TrustAnchorR\aanchors\"9\n" +
+	"\vUpgradePlan\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
+	"\x06height\x18\x02 \x01(\x03R\x06heightB,Z*github.com/idledger/idledger/chain/chainpbb\x06proto3"
 
 var (
 	file_idledger_v1_state_proto_rawDescOnce sync.Once
@@ -1305,7 +1382,7 @@ func file_idledger_v1_state_proto_rawDescGZIP() []byte {
 	return file_idledger_v1_state_proto_rawDescData
 }
 
-var file_idledger_v1_state_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_idledger_v1_state_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_idledger_v1_state_proto_goTypes = []any{
 	(*Member)(nil),            // 0: idledger.v1.Member
 	(*TrustAnchor)(nil),       // 1: idledger.v1.TrustAnchor
@@ -1321,6 +1398,7 @@ var file_idledger_v1_state_proto_goTypes = []any{
 	(*SetRoles)(nil),          // 11: idledger.v1.SetRoles
 	(*SetValidatorPower)(nil), // 12: idledger.v1.SetValidatorPower
 	(*AnchorSet)(nil),         // 13: idledger.v1.AnchorSet
+	(*UpgradePlan)(nil),       // 14: idledger.v1.UpgradePlan
 }
 var file_idledger_v1_state_proto_depIdxs = []int32{
 	4,  // 0: idledger.v1.Attestation.revocation:type_name -> idledger.v1.Revocation
@@ -1328,17 +1406,18 @@ var file_idledger_v1_state_proto_depIdxs = []int32{
 	4,  // 2: idledger.v1.ClaimStatus.subject_revocation:type_name -> idledger.v1.Revocation
 	4,  // 3: idledger.v1.StatusEntry.revocation:type_name -> idledger.v1.Revocation
 	10, // 4: idledger.v1.Proposal.action:type_name -> idledger.v1.GovAction
-	0,  // 5: idledger.v1.GovAction.add_member:type_name -> idledger.v1.Member
-	11, // 6: idledger.v1.GovAction.set_roles:type_name -> idledger.v1.SetRoles
-	12, // 7: idledger.v1.GovAction.set_validator_power:type_name -> idledger.v1.SetValidatorPower
-	1,  // 8: idledger.v1.GovAction.add_anchor:type_name -> idledger.v1.TrustAnchor
-	2,  // 9: idledger.v1.GovAction.set_params:type_name -> idledger.v1.Params
-	1,  // 10: idledger.v1.AnchorSet.anchors:type_name -> idledger.v1.TrustAnchor
-	11, // [11:11] is the sub-list for method output_type
-	11, // [11:11] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	14, // 5: idledger.v1.GovAction.upgrade:type_name -> idledger.v1.UpgradePlan
+	0,  // 6: idledger.v1.GovAction.add_member:type_name -> idledger.v1.Member
+	11, // 7: idledger.v1.GovAction.set_roles:type_name -> idledger.v1.SetRoles
+	12, // 8: idledger.v1.GovAction.set_validator_power:type_name -> idledger.v1.SetValidatorPower
+	1,  // 9: idledger.v1.GovAction.add_anchor:type_name -> idledger.v1.TrustAnchor
+	2,  // 10: idledger.v1.GovAction.set_params:type_name -> idledger.v1.Params
+	1,  // 11: idledger.v1.AnchorSet.anchors:type_name -> idledger.v1.TrustAnchor
+	12, // [12:12] is the sub-list for method output_type
+	12, // [12:12] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_idledger_v1_state_proto_init() }
@@ -1347,6 +1426,7 @@ func file_idledger_v1_state_proto_init() {
 		return
 	}
 	file_idledger_v1_state_proto_msgTypes[10].OneofWrappers = []any{
+		(*GovAction_Upgrade)(nil),
 		(*GovAction_AddMember)(nil),
 		(*GovAction_RemoveMember)(nil),
 		(*GovAction_SetRoles)(nil),
@@ -1361,7 +1441,7 @@ func file_idledger_v1_state_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_idledger_v1_state_proto_rawDesc), len(file_idledger_v1_state_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   14,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
