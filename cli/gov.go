@@ -45,7 +45,9 @@ already, the threshold would become unreachable) fails and changes nothing.
 
 Each command is signed with a governor's member key (--member-key) and
 prints the proposal's ID and status once committed; query proposal ID
-shows it later.`,
+shows it later. With --generate-only (and --chain-id, --member, --sequence)
+the signed transaction is written to stdout instead, for idledger
+broadcast; set-params then cannot read the current parameters and fails.`,
 	}
 	g.add(cmd, true, "the governor")
 	cmd.PersistentFlags().StringVarP(&g.output.format, "output", "o", "text", "output format: text or json")
@@ -204,7 +206,7 @@ func propose(cmd *cobra.Command, g *govFlags, build func(ctx context.Context, c 
 	if err != nil {
 		return err
 	}
-	c, err := client.New(g.node)
+	c, err := g.client(cmd, true)
 	if err != nil {
 		return err
 	}
@@ -613,7 +615,7 @@ Example:
 			if err != nil {
 				return err
 			}
-			c, err := client.New(g.node)
+			c, err := g.client(cmd, true)
 			if err != nil {
 				return err
 			}

@@ -87,6 +87,7 @@ type options struct {
 	pollInterval  time.Duration
 	commitTimeout time.Duration
 	now           func() time.Time
+	offline       *Offline // generate-only (offline.go)
 }
 
 // Option configures a Client.
@@ -176,6 +177,9 @@ func (c *Client) ChainID(ctx context.Context) (string, error) {
 	if id != "" {
 		return id, nil
 	}
+	if c.Generating() {
+		return c.offlineChainID()
+	}
 	st, err := c.rpc.Status(ctx)
 	if err != nil {
 		return "", c.rpcErr("status", err)
@@ -212,6 +216,9 @@ func (c *Client) query(ctx context.Context, path string, data []byte, prove bool
 
 // queryAt runs an ABCI query at state height (0: the latest).
 func (c *Client) queryAt(ctx context.Context, path string, data []byte, prove bool, height int64) (*abci.ResponseQuery, error) {
+	if c.Generating() {
+		return nil, c.offlineErr("query " + path)
+	}
 	res, err := c.rpc.ABCIQueryWithOptions(ctx, path, data, rpcclient.ABCIQueryOptions{Prove: prove, Height: height})
 	if err != nil {
 		return nil, c.rpcErr("query "+path, err)

@@ -146,7 +146,7 @@ func GenerateKeys(c *cmtcfg.Config) (keys *Keys, err error) {
 	nk := &p2p.NodeKey{PrivKey: cmted25519.GenPrivKey()}
 	pv := privval.NewFilePV(cmted25519.GenPrivKey(), c.PrivValidatorKeyFile(), c.PrivValidatorStateFile())
 
-	if err := nk.SaveAs(c.NodeKeyFile()); err != nil {
+	if err := saveNodeKey(nk, c.NodeKeyFile()); err != nil {
 		return nil, fmt.Errorf("node: node key: %w", err)
 	}
 	// FilePV.Save panics on failure.
@@ -292,7 +292,7 @@ func Init(opts InitOptions) (*InitResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := doc.SaveAs(c.GenesisFile()); err != nil {
+	if err := SaveGenesis(doc, c.GenesisFile()); err != nil {
 		return nil, fmt.Errorf("node: writing genesis: %w", err)
 	}
 	ok = true

@@ -24,6 +24,7 @@ import (
 	"github.com/idledger/idledger/chain"
 	"github.com/idledger/idledger/client"
 	"github.com/idledger/idledger/genesis"
+	"github.com/idledger/idledger/internal/atomicfile"
 	"github.com/idledger/idledger/node"
 	"github.com/idledger/idledger/testca"
 )
@@ -477,11 +478,7 @@ func writeManifest(dir string, m *Manifest) error {
 		return fmt.Errorf("testnet: %w", err)
 	}
 	path := filepath.Join(dir, ManifestFile)
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
-		return fmt.Errorf("testnet: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := atomicfile.WriteFile(path, append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("testnet: %w", err)
 	}
 	return nil
