@@ -26,7 +26,7 @@ func newSignerCommand() *cobra.Command {
 func newSignerRunCommand() *cobra.Command {
 	var (
 		home, nodeAddr, keyPath, statePath, chainID string
-		newState                                   bool
+		newState                                    bool
 	)
 	cmd := &cobra.Command{
 		Use:   "run --node tcp://HOST:PORT|unix:///PATH [--home HOME] [--key FILE] [--state FILE] [--new-state]",
