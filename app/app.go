@@ -99,6 +99,9 @@ func New(opts Options) (*App, error) {
 	if err := os.MkdirAll(opts.DBDir, 0o700); err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}
+	if err := removeRestoreScratch(opts.DBDir); err != nil { // snapshot.go
+		return nil, err
+	}
 	db, err := iavldb.NewGoLevelDB("state", opts.DBDir)
 	if err != nil {
 		return nil, fmt.Errorf("app: open state database in %s: %w", opts.DBDir, err)
@@ -132,6 +135,7 @@ func (a *App) Close() error {
 	a.snaps.wait()
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	a.closeRestore(false) // snapshot.go; New deletes the scratch
 	return a.db.Close()
 }
 

@@ -164,11 +164,17 @@ func actionName(a *chainpb.GovAction) string {
 	case *chainpb.GovAction_SetParams:
 		return "set_params"
 	}
+	if n := claimTypeActionName(a); n != "" {
+		return n
+	}
 	return "none"
 }
 
 // CheckAction checks a governance action's form, without state.
 func CheckAction(a *chainpb.GovAction) error {
+	if handled, err := checkClaimTypeAction(a); handled {
+		return err
+	}
 	switch act := a.GetAction().(type) {
 	case *chainpb.GovAction_Upgrade:
 		return checkUpgrade(act.Upgrade)
@@ -252,6 +258,9 @@ func (m *Machine) execute(st Store, env Env, a *chainpb.GovAction) error {
 			}
 		}
 		return nil
+	}
+	if handled, err := executeClaimTypeAction(st, env, a); handled {
+		return err
 	}
 	threshold := GetParams(st).GovernorThreshold
 	switch act := a.GetAction().(type) {

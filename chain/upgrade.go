@@ -20,11 +20,35 @@ func UpgradePlanKey() []byte { return []byte{prefixUpgrade, 0x00} }
 // UpgradeDoneKey records an applied upgrade.
 func UpgradeDoneKey(name string) []byte { return append([]byte{prefixUpgrade, 0x01}, name...) }
 
-var upgradeNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
+// MaxUpgradeNameLen bounds an upgrade name.
+const MaxUpgradeNameLen = 64
 
-// ValidUpgradeName reports whether name can name an upgrade: 1-64 of
-// a-z 0-9 . _ -, starting with a letter or digit.
-func ValidUpgradeName(name string) bool { return upgradeNameRe.MatchString(name) }
+// upgradeNameRe: a lowercase letter, then letters and digits in groups
+// joined by single dots, hyphens or underscores ("v2", "v0.2.0", "rc-1").
+var upgradeNameRe = regexp.MustCompile(`^[a-z][a-z0-9]*(?:[._-][a-z0-9]+)*$`)
+
+// ValidUpgradeName reports whether name can name an upgrade: at most
+// MaxUpgradeNameLen bytes, a lowercase letter then lowercase letters and
+// digits in groups joined by single '.', '-' or '_' (no separator at the
+// end), and no text that looks like a My Number (privacy.FindMyNumber):
+// the name is recorded in the clear in state, blocks and logs.
+func ValidUpgradeName(name string) bool { return checkUpgradeName(name) == nil }
+
+// checkUpgradeName explains why name cannot name an upgrade. A name
+// carrying a My Number is refused before its syntax is looked at, and no
+// refusal quotes such a name.
+func checkUpgradeName(name string) error {
+	if err := noMyNumber("upgrade name", name); err != nil {
+		return err
+	}
+	if len(name) > MaxUpgradeNameLen {
+		return fmt.Errorf("upgrade name is %d bytes, over %d", len(name), MaxUpgradeNameLen)
+	}
+	if !upgradeNameRe.MatchString(name) {
+		return fmt.Errorf("upgrade name %q: want a lowercase letter, then a-z 0-9 in groups joined by single . - _ (like v0.2.0)", name)
+	}
+	return nil
+}
 
 // GetUpgradePlan returns the scheduled upgrade, or nil.
 func GetUpgradePlan(st Store) *chainpb.UpgradePlan {
@@ -58,8 +82,8 @@ func checkUpgrade(p *chainpb.UpgradePlan) error {
 	if p == nil {
 		return fmt.Errorf("upgrade: no plan")
 	}
-	if !ValidUpgradeName(p.Name) {
-		return fmt.Errorf("upgrade: name %q: want 1-64 of a-z 0-9 . _ -", p.Name)
+	if err := checkUpgradeName(p.Name); err != nil {
+		return fmt.Errorf("upgrade: %v", err)
 	}
 	if p.Height <= 0 {
 		return fmt.Errorf("upgrade: height %d: want a positive height", p.Height)

@@ -1,6 +1,7 @@
 package chain_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/idledger/idledger/chain"
@@ -54,5 +55,42 @@ func TestGovernanceUpgradePlan(t *testing.T) {
 	mustDeliver(t, m, st, sign(t, w, vote(4, 3), fixture.Reader, ""))
 	if p := chain.GetProposal(st, 4); p.Status != chain.ProposalFailed {
 		t.Fatalf("an applied upgrade scheduled again: %s", p.Status)
+	}
+}
+
+// TestUpgradeNameRules: an upgrade name is recorded in the clear, so one
+// carrying a My Number (123456789018 has a valid check digit) is refused
+// without being quoted back, in any grouping; names must also follow a
+// plain syntax. A refused name never becomes a proposal.
+func TestUpgradeNameRules(t *testing.T) {
+	for _, name := range []string{"123456789018", "v123456789018", "v1234-5678-9018", "rc.1234-5678-9018.x", "up_123456789018"} {
+		err := chain.CheckAction(upgradeAction(name, 10))
+		if err == nil || !strings.Contains(err.Error(), "My Number") || strings.Contains(err.Error(), "5678") {
+			t.Errorf("upgrade name %q: %v, want a My Number refusal that does not quote it", name, err)
+		}
+		if chain.ValidUpgradeName(name) {
+			t.Errorf("ValidUpgradeName(%q) = true", name)
+		}
+	}
+	for _, name := range []string{"2", "1.0", "-v2", ".v2", "v2.", "v2-", "v..2", "v2--rc", "v 2", "v2/x", "V2", "v2\n",
+		"é", "v" + strings.Repeat("1", 64)} {
+		if err := chain.CheckAction(upgradeAction(name, 10)); err == nil {
+			t.Errorf("upgrade name %q accepted", name)
+		}
+	}
+	for _, name := range []string{"v2", "v0.2.0", "rc-1", "x", "release_2026.12", "v" + strings.Repeat("1", 63), "v123456789017"} {
+		if err := chain.CheckAction(upgradeAction(name, 10)); err != nil {
+			t.Errorf("upgrade name %q refused: %v", name, err)
+		}
+	}
+
+	w := world(t)
+	st, m := govState(t, w)
+	_, err := deliver(t, m, st, sign(t, w, propose(upgradeAction("v123456789018", 1000), 0), fixture.Operator, ""))
+	if chain.CodeOf(err) != chain.CodeInvalidAction || strings.Contains(err.Error(), "5678") {
+		t.Fatalf("proposing an upgrade named with a My Number: %v", err)
+	}
+	if p := chain.GetProposal(st, 1); p != nil {
+		t.Fatalf("a refused upgrade became proposal %v", p)
 	}
 }

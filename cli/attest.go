@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/idledger/idledger/chain"
 	"github.com/idledger/idledger/client"
 	"github.com/idledger/idledger/privacy"
 	"github.com/idledger/idledger/signer"
@@ -34,6 +35,7 @@ func newAttestCommand() *cobra.Command {
 		notMyNumber                                  bool
 		chainID                                      string
 		timeout                                      time.Duration
+		offline                                      offlineFlags
 		output                                       *output
 	)
 	cmd := &cobra.Command{
@@ -64,10 +66,18 @@ reason and code, for example:
 
   idledger: attest: jpki: certificate expired at 2026-01-01T00:00:00Z (code 22)
 
+Offline: with --generate-only the transaction is built and signed on this
+machine, which needs no network, and its bytes are written to stdout; the
+chain ID, the attesting member and its next sequence number then come from
+--chain-id, --member and --sequence (idledger query members shows it).
+idledger broadcast FILE sends it from a machine that reaches a node.
+
 Example:
 
   idledger attest --signer soft:ca/holders/holder1.key,ca/holders/holder1.crt \
-      --member-key node/config/member_key.pem --claim-type kyc --claim-file claim.txt`,
+      --member-key node/config/member_key.pem --claim-type kyc --claim-file claim.txt
+  idledger attest --generate-only --chain-id demo --member operator --sequence 3 \
+      --signer plugin:gpse --member-key member_key.pem --claim-type kyc --claim-file claim.txt > tx.bin`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := output.check(); err != nil {
@@ -75,6 +85,11 @@ Example:
 			}
 			if err := requireFlags(cmd, "signer", "member-key", "claim-type"); err != nil {
 				return err
+			}
+			// Checked before the signer is opened: a card or phone may ask
+			// for its PIN before the chain could refuse a bad claim type.
+			if !chain.ValidClaimType(claimType) {
+				return usagef("--claim-type %q: want 1-%d characters of a-z 0-9 . _ -", claimType, chain.MaxClaimTypeLen)
 			}
 			hash, err := claimHashFrom(cmd, claimFile, claimHash, notMyNumber)
 			if err != nil {
@@ -85,8 +100,15 @@ Example:
 				if na, err = time.Parse(time.RFC3339, notAfter); err != nil {
 					return usagef("--not-after %q: want an RFC 3339 time such as 2026-12-31T23:59:59+09:00", notAfter)
 				}
+				if !na.After(time.Now()) {
+					return usagef("--not-after %s is not in the future", notAfter)
+				}
 			}
 			key, err := client.ReadMemberKey(memberKeyFile)
+			if err != nil {
+				return err
+			}
+			c, err := offline.newClient(cmd, nodeURL, chainID, memberID, true)
 			if err != nil {
 				return err
 			}
@@ -96,10 +118,6 @@ Example:
 			}
 			if c, ok := s.(io.Closer); ok {
 				defer c.Close()
-			}
-			c, err := client.New(nodeURL)
-			if err != nil {
-				return err
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 			defer cancel()
@@ -142,6 +160,7 @@ Example:
 	f.StringVar(&notAfter, "not-after", "", "when the attestation lapses, RFC 3339 (default: 30 days, at most the certificate's expiry)")
 	f.StringVar(&chainID, "chain-id", "", "sign for this chain ID (default: the node's)")
 	f.DurationVar(&timeout, "timeout", time.Minute, "how long to wait for the commit")
+	offline.add(f)
 	output = addOutputFlag(cmd)
 	return cmd
 }

@@ -45,7 +45,9 @@ already, the threshold would become unreachable) fails and changes nothing.
 
 Each command is signed with a governor's member key (--member-key) and
 prints the proposal's ID and status once committed; query proposal ID
-shows it later.`,
+shows it later. With --generate-only (and --chain-id, --member, --sequence)
+the signed transaction is written to stdout instead, for idledger
+broadcast; set-params then cannot read the current parameters and fails.`,
 	}
 	g.add(cmd, true, "the governor")
 	cmd.PersistentFlags().StringVarP(&g.output.format, "output", "o", "text", "output format: text or json")
@@ -102,6 +104,9 @@ func (v proposalView) text(w io.Writer) {
 
 // describeAction names an action and says what it does in one line.
 func describeAction(a *chainpb.GovAction) (string, string) {
+	if n, d, ok := describeClaimTypeAction(a); ok {
+		return n, d
+	}
 	switch act := a.GetAction().(type) {
 	case *chainpb.GovAction_AddMember:
 		m := act.AddMember
@@ -170,6 +175,9 @@ Actions:
   remove-anchor ID     stop trusting one (new attestations under it fail;
                        existing ones keep their status)
   set-params           change chain parameters (the others stay as they are)
+  register-claim-type  register or change a claim type: meaning, attesters,
+                       max validity (docs/claim-types.md)
+  retire-claim-type    no new attestation of a type (live ones stay valid)
 
 Examples:
 
@@ -184,6 +192,7 @@ Examples:
 		newProposeAddMemberCommand(g), newProposeRemoveMemberCommand(g), newProposeSetRolesCommand(g),
 		newProposeSetValidatorPowerCommand(g), newProposeAddAnchorCommand(g), newProposeRemoveAnchorCommand(g),
 		newProposeSetParamsCommand(g),
+		newProposeRegisterClaimTypeCommand(g), newProposeRetireClaimTypeCommand(g),
 	)
 	return cmd
 }
@@ -197,7 +206,7 @@ func propose(cmd *cobra.Command, g *govFlags, build func(ctx context.Context, c 
 	if err != nil {
 		return err
 	}
-	c, err := client.New(g.node)
+	c, err := g.client(cmd, true)
 	if err != nil {
 		return err
 	}
@@ -606,7 +615,7 @@ Example:
 			if err != nil {
 				return err
 			}
-			c, err := client.New(g.node)
+			c, err := g.client(cmd, true)
 			if err != nil {
 				return err
 			}

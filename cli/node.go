@@ -114,6 +114,7 @@ Examples:
 	f.StringArrayVar(&opts.AnchorFiles, "anchor", nil, "PEM file of a JPKI root CA certificate to trust (required; repeatable)")
 	f.StringVar(&opts.MemberID, "member", node.DefaultMemberID, "the operator's member ID (a-z 0-9 -)")
 	f.StringVar(&opts.MemberName, "member-name", "", "the operator's display name")
+	f.StringSliceVar(&opts.ClaimTypes, "claim-types", nil, "claim types the genesis registers for the operator (default kyc,ticket,fare-eligibility; see docs/claim-types.md)")
 	f.StringVar(&cfg.Moniker, "moniker", "", "node name shown to peers (default \"idledger\")")
 	f.StringVar(&cfg.RPCAddr, "rpc-addr", node.DefaultRPCAddr, "RPC listen address, host:port")
 	f.StringVar(&cfg.P2PAddr, "p2p-addr", node.DefaultP2PAddr, "p2p listen address, host:port")

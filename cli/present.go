@@ -16,6 +16,7 @@ import (
 	"github.com/idledger/idledger/chain"
 	"github.com/idledger/idledger/chain/chainpb"
 	"github.com/idledger/idledger/client"
+	"github.com/idledger/idledger/internal/atomicfile"
 	"github.com/idledger/idledger/jpki"
 	"github.com/idledger/idledger/presentation"
 	"github.com/idledger/idledger/signer"
@@ -77,7 +78,7 @@ Example:
 			if err != nil {
 				return err
 			}
-			if err := os.WriteFile(out, raw, 0o600); err != nil {
+			if err := atomicfile.WriteFile(out, raw, 0o600); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "presentation for %s on chain %s written to %s\n", audience, chainID, out)

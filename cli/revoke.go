@@ -22,6 +22,7 @@ import (
 type memberFlags struct {
 	node, keyFile, id, chainID string
 	timeout                    time.Duration
+	offlineFlags
 }
 
 func (m *memberFlags) add(cmd *cobra.Command, persistent bool, what string) {
@@ -34,6 +35,14 @@ func (m *memberFlags) add(cmd *cobra.Command, persistent bool, what string) {
 	f.StringVar(&m.id, "member", "", what+" member's ID (default: the member registered with --member-key's key)")
 	f.StringVar(&m.chainID, "chain-id", "", "sign for this chain ID (default: the node's)")
 	f.DurationVar(&m.timeout, "timeout", time.Minute, "how long to wait for each commit")
+	m.offlineFlags.add(f)
+}
+
+// client returns the client the command submits through (see
+// offlineFlags.newClient): every member-signed command gets
+// --generate-only from here.
+func (m *memberFlags) client(cmd *cobra.Command, memberSigned bool, opts ...client.Option) (*client.Client, error) {
+	return m.offlineFlags.newClient(cmd, m.node, m.chainID, m.id, memberSigned, opts...)
 }
 
 // auth reads the member key.
@@ -61,7 +70,12 @@ revoke subjects reports revoked certificates by their identity commitments
 (a revoker's job): every attestation of those holders then reads as revoked
 and new attestations with those certificates are refused. With --crl the
 commitments are computed here from a CRL whose signature is checked against
-the issuing CA; only the commitments go to the chain, never the CRL.`,
+the issuing CA; only the commitments go to the chain, never the CRL.
+
+Both take --generate-only (with --chain-id, and --member and --sequence
+when a member signs): the signed transaction is written to stdout for
+idledger broadcast. revoke subjects then makes a single transaction and
+needs --effective.`,
 	}
 	cmd.AddCommand(newRevokeAttestationCommand(), newRevokeSubjectsCommand())
 	return cmd
@@ -145,7 +159,7 @@ Examples:
 				}
 				req.Subject = s
 			}
-			c, err := client.New(m.node)
+			c, err := m.client(cmd, keySet)
 			if err != nil {
 				return err
 			}
@@ -288,9 +302,12 @@ Examples:
 					subjects = append(subjects, jpki.RevokedSubject{Commitment: [32]byte(s)})
 				}
 			}
-			c, err := client.New(m.node, client.WithCommitTimeout(m.timeout))
+			c, err := m.client(cmd, true, client.WithCommitTimeout(m.timeout))
 			if err != nil {
 				return err
+			}
+			if c.Generating() {
+				return generateRevokeSubjects(cmd, c, *auth, subjects, reason, eff)
 			}
 			stderr := cmd.ErrOrStderr()
 			res, err := c.RevokeSubjectsBatched(cmd.Context(), client.BatchedRevocation{

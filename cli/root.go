@@ -21,6 +21,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/idledger/idledger/client"
 )
 
 // Exit statuses of Main.
@@ -83,6 +85,8 @@ Try it on one machine:
 		newVerifierCommand(),
 		newPresentCommand(),
 		newVerifyPresentationCommand(),
+		newExplorerCommand(),
+		newBroadcastCommand(),
 		newBenchCommand(),
 	)
 	return root
@@ -98,7 +102,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	cmd, err := root.ExecuteContextC(ctx)
-	if err == nil {
+	if err == nil || errors.Is(err, client.ErrGenerated) { // --generate-only: written, not sent
 		return ExitOK
 	}
 	name := ""

@@ -24,9 +24,12 @@ func newSignerCommand() *cobra.Command {
 }
 
 func newSignerRunCommand() *cobra.Command {
-	var home, nodeAddr, keyPath, statePath, chainID string
+	var (
+		home, nodeAddr, keyPath, statePath, chainID string
+		newState                                    bool
+	)
 	cmd := &cobra.Command{
-		Use:   "run --node tcp://HOST:PORT|unix:///PATH [--home HOME] [--key FILE] [--state FILE]",
+		Use:   "run --node tcp://HOST:PORT|unix:///PATH [--home HOME] [--key FILE] [--state FILE] [--new-state]",
 		Short: "Sign a node's votes and proposals from another process or machine",
 		Long: `Signer run holds the validator's consensus key and answers a node's signing
 requests over CometBFT's privval protocol. The node listens on its
@@ -45,6 +48,13 @@ writes the state crash-safe before any signature leaves it. The same vote
 asked again (a node restarted before saving its vote) gets the same
 signature. Never run two signers, or a signer and a node's own key, for one
 validator: a second signer on the same state file is refused (STATE.lock).
+
+Move the sign state together with the key: the signer refuses to start
+without a sign-state file, since starting from height 0 it could sign a
+second, conflicting vote at a height the validator signed already (a
+double sign). Only for a validator that has never signed (a fresh key),
+--new-state lets it create the file at height 0; an existing file is
+always used as it is.
 
 The chain ID is read from HOME/config/genesis.json, or --chain-id; requests
 for another chain are refused.
@@ -86,7 +96,10 @@ priv_validator_laddr = "tcp://0.0.0.0:26659"):
 				}
 				chainID = doc.ChainID
 			}
-			s, err := valsigner.Open(keyPath, statePath)
+			s, err := valsigner.Open(keyPath, statePath, valsigner.OpenOptions{NewState: newState})
+			if errors.Is(err, valsigner.ErrNoState) {
+				return fmt.Errorf("%w: copy it with the key (stop the node or signer that used the key first), or give --new-state if this validator has never signed", err)
+			}
 			if err != nil {
 				return err
 			}
@@ -100,6 +113,7 @@ priv_validator_laddr = "tcp://0.0.0.0:26659"):
 	f.StringVar(&nodeAddr, "node", "", "the node's priv_validator_laddr: tcp://HOST:PORT or unix:///PATH (required)")
 	f.StringVar(&keyPath, "key", "", "validator key file (default HOME/config/priv_validator_key.json)")
 	f.StringVar(&statePath, "state", "", "sign-state file (default HOME/data/priv_validator_state.json)")
+	f.BoolVar(&newState, "new-state", false, "the validator has never signed: create a missing sign-state file at height 0 (without it a missing file is refused)")
 	f.StringVar(&chainID, "chain-id", "", "chain to sign for (default: from HOME/config/genesis.json)")
 	return cmd
 }

@@ -1,12 +1,15 @@
 package cli_test
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/cometbft/cometbft/privval"
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 
 	"github.com/idledger/idledger/cli"
@@ -114,4 +117,50 @@ func TestValidatorSignsThroughRemoteSigner(t *testing.T) {
 		t.Fatal(err)
 	}
 	nodetest.WaitHeight(ctx, t, url, s.SyncInfo.LatestBlockHeight+3)
+}
+
+// TestSignerRunRefusesMissingState: "signer run" with a key but no sign
+// state refuses to start (it would sign from height 0: a double sign after
+// a key moved without its state); --new-state starts a fresh validator.
+func TestSignerRunRefusesMissingState(t *testing.T) {
+	dir := t.TempDir()
+	keyFile, stateFile := filepath.Join(dir, "key.json"), filepath.Join(dir, "state.json")
+	privval.GenFilePV(keyFile, stateFile).Save()
+	if err := os.Remove(stateFile); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"signer", "run", "--home", dir, "--node", "tcp://" + nodetest.FreeAddr(t),
+		"--key", keyFile, "--state", stateFile, "--chain-id", "signer-test"}
+	// Bounded: a signer that wrongly starts runs until its context ends.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var out, errs bytes.Buffer
+	if code := cli.Main(ctx, args, &out, &errs); code != cli.ExitFailure || !strings.Contains(errs.String(), "no sign state") ||
+		!strings.Contains(errs.String(), "--new-state") || strings.Count(errs.String(), "\n") != 1 {
+		t.Fatalf("signer run without a sign state: exit %d, stderr %q; want exit 1 and one error line about --new-state", code, errs.String())
+	}
+	if _, err := os.Stat(stateFile); !os.IsNotExist(err) {
+		t.Fatalf("a refused signer run created the state file: %v", err)
+	}
+
+	_, help, _ := run(t, "signer", "run", "--help")
+	if !strings.Contains(help, "--new-state") || !strings.Contains(help, "double sign") {
+		t.Errorf("signer run --help does not explain --new-state:\n%s", help)
+	}
+
+	runSigner(t, append(args[2:], "--new-state")...)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		b, err := os.ReadFile(stateFile)
+		if err == nil {
+			if st, err := valsigner.ParseState(b); err != nil || st.Height != 0 {
+				t.Fatalf("new sign state %+v, %v", st, err)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("signer run --new-state did not create %s: %v", stateFile, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

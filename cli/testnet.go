@@ -75,6 +75,7 @@ func (f *testnetInitFlags) add(fs *pflag.FlagSet) {
 	fs.IntVar(&f.opts.BasePort, "base-port", testnet.DefaultBasePort, "node 0's p2p port; node I uses BASE+10I (p2p), +1 (RPC), +4 (Prometheus); 0 picks free ports")
 	fs.StringVar(&f.opts.App, "app", testnet.AppIdledger, "application: idledger, or kvstore for load comparisons")
 	fs.StringVar(&f.opts.Transport, "transport", testnet.TransportComet, "validators' p2p transport: comet (CometBFT's TCP), or libp2p (CometBFT's experimental go-libp2p, QUIC over UDP; see docs/testnet.md)")
+	fs.StringSliceVar(&f.opts.ClaimTypes, "claim-types", nil, "claim types the genesis registers for every member (default kyc,ticket,fare-eligibility; see docs/claim-types.md)")
 	_ = fs.MarkHidden("app")
 }
 
@@ -106,7 +107,7 @@ Examples:
 				if err != nil {
 					return err
 				}
-				for _, name := range []string{"validators", "holders", "chain-id", "base-port", "app", "transport"} {
+				for _, name := range []string{"validators", "holders", "chain-id", "base-port", "app", "transport", "claim-types"} {
 					if cmd.Flags().Changed(name) {
 						return usagef("%s already holds a %d-validator testnet, which up restarts as it is; --%s applies only to a new one (remove %s, or give another --dir)", dir, len(m.Nodes), name, dir)
 					}

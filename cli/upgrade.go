@@ -49,7 +49,7 @@ Example:
 			}}}))
 		},
 	}
-	cmd.Flags().StringVar(&name, "name", "", "the upgrade's name, as the new release registers it (required)")
+	cmd.Flags().StringVar(&name, "name", "", "the upgrade's name, as the new release registers it: a lowercase letter, then a-z 0-9 in groups joined by . - _, at most 64 bytes (required)")
 	cmd.Flags().Int64Var(&height, "height", 0, "the first height the new release executes (required)")
 	return cmd
 }

@@ -87,6 +87,7 @@ type options struct {
 	pollInterval  time.Duration
 	commitTimeout time.Duration
 	now           func() time.Time
+	offline       *Offline // generate-only (offline.go)
 }
 
 // Option configures a Client.
@@ -176,6 +177,9 @@ func (c *Client) ChainID(ctx context.Context) (string, error) {
 	if id != "" {
 		return id, nil
 	}
+	if c.Generating() {
+		return c.offlineChainID()
+	}
 	st, err := c.rpc.Status(ctx)
 	if err != nil {
 		return "", c.rpcErr("status", err)
@@ -212,6 +216,9 @@ func (c *Client) query(ctx context.Context, path string, data []byte, prove bool
 
 // queryAt runs an ABCI query at state height (0: the latest).
 func (c *Client) queryAt(ctx context.Context, path string, data []byte, prove bool, height int64) (*abci.ResponseQuery, error) {
+	if c.Generating() {
+		return nil, c.offlineErr("query " + path)
+	}
 	res, err := c.rpc.ABCIQueryWithOptions(ctx, path, data, rpcclient.ABCIQueryOptions{Prove: prove, Height: height})
 	if err != nil {
 		return nil, c.rpcErr("query "+path, err)
@@ -368,6 +375,11 @@ type Status struct {
 	Trust *TrustInfo
 	// Record is the claim status record (nil when the subject has none).
 	Record *chainpb.ClaimStatus
+	// ClaimTypeEntry is the claim type's registry entry at the same height
+	// (nil when the type is not registered), proven under the same app hash
+	// when Verified. Entry.Attester names who attested; whether that member
+	// may still attest the type is chain.AttesterAllowed(ClaimTypeEntry, ...).
+	ClaimTypeEntry *chainpb.ClaimType
 }
 
 // ClaimStatus answers whether subject (an identity commitment) holds a valid
@@ -385,12 +397,14 @@ func (c *Client) ClaimStatus(ctx context.Context, subject []byte, claimType stri
 	key := chain.ClaimKey(subject, claimType)
 	st := &Status{Subject: subject, ClaimType: claimType}
 	var value []byte
+	var header *cmttypes.Header
 	if verify {
 		p, err := c.VerifiedGet(ctx, key)
 		if err != nil {
 			return nil, err
 		}
 		value, st.Height, st.Time, st.AppHash, st.Verified, st.Trust = p.Value, p.Height, p.Header.Time, p.Header.AppHash, true, p.Trust
+		header = p.Header
 	} else {
 		v, h, err := c.Get(ctx, key)
 		if err != nil {
@@ -410,5 +424,8 @@ func (c *Client) ClaimStatus(ctx context.Context, subject []byte, claimType stri
 		st.Record = rec
 	}
 	st.Status = chain.StatusOf(st.Record, st.Time.Unix())
+	if err := c.claimTypeEntry(ctx, st, header); err != nil {
+		return nil, err
+	}
 	return st, nil
 }

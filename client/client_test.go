@@ -144,20 +144,28 @@ func TestClient(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// A certificate the chain would refuse is refused before the
+		// holder is asked to sign (and so for a PIN), with the chain's code.
 		for _, tc := range []struct {
-			name string
-			req  client.AttestRequest
-			code chain.Code
+			name  string
+			req   client.AttestRequest
+			code  chain.Code
+			stage string
 		}{
-			{"wrong chain", client.AttestRequest{Signer: holderSigner(holder), ChainID: "other-chain"}, chain.CodeWrongChainID},
-			{"unknown issuer", client.AttestRequest{Signer: holderSigner(stranger)}, chain.CodeCertUnknownIssuer},
-			{"expired", client.AttestRequest{Signer: holderSigner(expired), NotAfter: now.Add(time.Hour)}, chain.CodeCertExpired},
+			{"wrong chain", client.AttestRequest{Signer: holderSigner(holder), ChainID: "other-chain"}, chain.CodeWrongChainID, "check"},
+			{"unknown issuer", client.AttestRequest{Signer: holderSigner(stranger)}, chain.CodeCertUnknownIssuer, client.StageLocal},
+			{"expired", client.AttestRequest{Signer: holderSigner(expired), NotAfter: now.Add(time.Hour)}, chain.CodeCertExpired, client.StageLocal},
 		} {
 			tc.req.MemberKey, tc.req.ClaimType, tc.req.ClaimHash = e.MemberKey, "kyc", claimHash[:]
+			s := &countingSigner{Signer: tc.req.Signer}
+			tc.req.Signer = s
 			_, err := c.Attest(ctx, tc.req)
 			var te *client.TxError
-			if !errors.As(err, &te) || te.Code != uint32(tc.code) || te.Stage != "check" {
-				t.Errorf("%s: err = %v, want code %d", tc.name, err, tc.code)
+			if !errors.As(err, &te) || te.Code != uint32(tc.code) || te.Stage != tc.stage {
+				t.Errorf("%s: err = %v, want code %d at stage %s", tc.name, err, tc.code, tc.stage)
+			}
+			if tc.stage == client.StageLocal && s.signs != 0 {
+				t.Errorf("%s: the holder was asked to sign a transaction the chain refuses", tc.name)
 			}
 		}
 

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+
+	"github.com/idledger/idledger/internal/atomicfile"
 )
 
 // MarshalMemberKey encodes a member's ed25519 private key as a PEM "PRIVATE
@@ -63,15 +65,7 @@ func WriteMemberKey(path string, key ed25519.PrivateKey) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return fmt.Errorf("client: member key: %w", err)
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return fmt.Errorf("client: member key: %w", err)
-	}
-	if err := f.Close(); err != nil {
+	if err := atomicfile.WriteNew(path, b, 0o600); err != nil {
 		return fmt.Errorf("client: member key: %w", err)
 	}
 	return nil

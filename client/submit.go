@@ -20,8 +20,9 @@ import (
 )
 
 // TxError is a transaction the chain refused: in CheckTx (Stage "check":
-// nothing was committed) or in FinalizeBlock (Stage "deliver": committed at
-// Height with a non-zero code, no state change). Code and Log are the app's
+// nothing was committed), in FinalizeBlock (Stage "deliver": committed at
+// Height with a non-zero code, no state change), or here by the chain's
+// rules before the holder signed (Stage StageLocal: nothing was sent). Code and Log are the app's
 // code and plain message (see chain.Code).
 type TxError struct {
 	Stage     string
@@ -64,6 +65,9 @@ func (r *TxResult) Err() error {
 // (see TxResult.Err). When ctx has no deadline Submit waits at most the
 // client's commit timeout.
 func (c *Client) Submit(ctx context.Context, tx []byte) (*TxResult, error) {
+	if c.Generating() {
+		return nil, c.generate(tx)
+	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.opts.commitTimeout)
@@ -145,8 +149,17 @@ func (c *Client) Attest(ctx context.Context, req AttestRequest) (*AttestResult, 
 	if len(req.MemberKey) != ed25519.PrivateKeySize {
 		return nil, errors.New("client: attest: no member key")
 	}
+	// Everything that can be checked is checked before the holder's signer
+	// is asked for anything: a card or phone may want its PIN even to hand
+	// out its certificate.
 	if len(req.ClaimHash) != sha256.Size {
 		return nil, fmt.Errorf("client: attest: the claim hash is %d bytes, want %d (SHA-256)", len(req.ClaimHash), sha256.Size)
+	}
+	if !chain.ValidClaimType(req.ClaimType) {
+		return nil, fmt.Errorf("client: attest: claim type %q: want 1-%d characters of a-z 0-9 . _ -", req.ClaimType, chain.MaxClaimTypeLen)
+	}
+	if !req.NotAfter.IsZero() && !req.NotAfter.After(c.opts.now()) {
+		return nil, fmt.Errorf("client: attest: not-after %s is not in the future", req.NotAfter.Format(time.RFC3339))
 	}
 	chainID, err := c.chainIDOr(ctx, req.ChainID)
 	if err != nil {
@@ -154,6 +167,10 @@ func (c *Client) Attest(ctx context.Context, req AttestRequest) (*AttestResult, 
 	}
 	mem, err := c.resolveMember(ctx, MemberAuth{ID: req.MemberID, Key: req.MemberKey})
 	if err != nil {
+		return nil, err
+	}
+	if err := checkBody(chainID, true, 256, &chainpb.TxBody{ChainId: chainID, Signer: mem.Id, Sequence: mem.Sequence,
+		Msg: &chainpb.TxBody_Attest{Attest: &chainpb.Attest{AuthCertificate: []byte{0}, ClaimType: req.ClaimType, ClaimHash: req.ClaimHash, NotAfter: req.NotAfter.Unix()}}}); err != nil {
 		return nil, err
 	}
 
@@ -184,6 +201,12 @@ func (c *Client) Attest(ctx context.Context, req AttestRequest) (*AttestResult, 
 		}},
 	})
 	if err != nil {
+		return nil, err
+	}
+	if err := checkForm(body, chainID, true, rsaSigLen(cert)); err != nil {
+		return nil, err
+	}
+	if err := c.precheckCert(ctx, certDER, cert); err != nil {
 		return nil, err
 	}
 	sig, err := signer.Sign(ctx, req.Signer, chain.SignBytes(body))

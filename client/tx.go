@@ -13,13 +13,13 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"time"
 
 	"github.com/idledger/idledger/chain"
 	"github.com/idledger/idledger/chain/chainpb"
+	"github.com/idledger/idledger/internal/atomicfile"
 	"github.com/idledger/idledger/jpki"
 	"github.com/idledger/idledger/signer"
 )
@@ -51,6 +51,9 @@ const sequenceRetries = 5
 func (c *Client) resolveMember(ctx context.Context, auth MemberAuth) (*chainpb.Member, error) {
 	if len(auth.Key) != ed25519.PrivateKeySize {
 		return nil, errors.New("client: no member key")
+	}
+	if c.Generating() {
+		return c.offlineMember(auth)
 	}
 	pub := auth.Key.Public().(ed25519.PublicKey)
 	if auth.ID == "" {
@@ -122,6 +125,9 @@ func (c *Client) SubmitMemberTx(ctx context.Context, auth MemberAuth, body *chai
 
 // nextBlock waits until the node commits a block after its current one.
 func (c *Client) nextBlock(ctx context.Context) error {
+	if c.Generating() {
+		return c.offlineErr("waiting for a block")
+	}
 	st, err := c.rpc.Status(ctx)
 	if err != nil {
 		return c.rpcErr("status", err)
@@ -163,6 +169,9 @@ func (c *Client) RevokeAttestation(ctx context.Context, req RevokeAttestationReq
 	if (req.Member == nil) == (req.Subject == nil) {
 		return nil, errors.New("client: revoke: give a member key or the subject's signer, not both")
 	}
+	if len(req.Reason) > chain.MaxReasonLen {
+		return nil, fmt.Errorf("client: revoke: the reason is over %d bytes", chain.MaxReasonLen)
+	}
 	msg := &chainpb.RevokeAttestation{AttestationId: req.ID, Reason: req.Reason}
 	if req.Member != nil {
 		r, err := c.SubmitMemberTx(ctx, *req.Member, &chainpb.TxBody{Msg: &chainpb.TxBody_RevokeAttestation{RevokeAttestation: msg}})
@@ -176,6 +185,10 @@ func (c *Client) RevokeAttestation(ctx context.Context, req RevokeAttestationReq
 	if err != nil {
 		return nil, err
 	}
+	pre := &chainpb.RevokeAttestation{AttestationId: req.ID, Reason: req.Reason, SubjectCertificate: []byte{0}}
+	if err := checkBody(chainID, false, 256, &chainpb.TxBody{ChainId: chainID, Msg: &chainpb.TxBody_RevokeAttestation{RevokeAttestation: pre}}); err != nil {
+		return nil, err
+	}
 	cert, err := req.Subject.Certificate(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("client: subject certificate: %w", err)
@@ -183,6 +196,9 @@ func (c *Client) RevokeAttestation(ctx context.Context, req RevokeAttestationReq
 	msg.SubjectCertificate = cert
 	body, err := chain.EncodeBody(&chainpb.TxBody{ChainId: chainID, Msg: &chainpb.TxBody_RevokeAttestation{RevokeAttestation: msg}})
 	if err != nil {
+		return nil, err
+	}
+	if err := checkForm(body, chainID, false, 512); err != nil {
 		return nil, err
 	}
 	sig, err := signer.Sign(ctx, req.Subject, chain.SignBytes(body))
@@ -532,6 +548,9 @@ func (c *Client) effectiveTime(ctx context.Context, fixed time.Time) (int64, err
 	if !fixed.IsZero() {
 		return fixed.Unix(), nil
 	}
+	if c.Generating() {
+		return 0, fmt.Errorf("client: no effective time given; the node's latest block time cannot be read (%w)", ErrOffline)
+	}
 	st, err := c.rpc.Status(ctx)
 	if err != nil {
 		return 0, c.rpcErr("status", err)
@@ -569,23 +588,7 @@ func WriteRevocationState(path string, st *RevocationState) error {
 	if err != nil {
 		return fmt.Errorf("recording progress: %w", err)
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("recording progress: %w", err)
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(append(b, '\n')); err != nil {
-		f.Close()
-		return fmt.Errorf("recording progress: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("recording progress: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("recording progress: %w", err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
+	if err := atomicfile.WriteFile(path, append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("recording progress: %w", err)
 	}
 	return nil

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 
 	"context"
+
+	"github.com/idledger/idledger/internal/atomicfile"
 	"github.com/libp2p/go-libp2p"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/crypto"
@@ -100,7 +102,7 @@ func LoadOrCreateKey(path string) (crypto.PrivKey, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("feed: %w", err)
 	}
-	if err := os.WriteFile(path, b, 0o600); err != nil {
+	if err := atomicfile.WriteFile(path, b, 0o600); err != nil {
 		return nil, fmt.Errorf("feed: %w", err)
 	}
 	return k, nil

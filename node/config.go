@@ -228,7 +228,9 @@ func WriteConfig(c *cmtcfg.Config) (err error) {
 			err = fmt.Errorf("node: writing %s: %v", filepath.Join(c.RootDir, ConfigFile), r)
 		}
 	}()
-	cmtcfg.WriteConfigFile(filepath.Join(c.RootDir, ConfigFile), c)
+	if err := writeConfigFile(filepath.Join(c.RootDir, ConfigFile), c); err != nil {
+		return fmt.Errorf("node: writing %s: %w", filepath.Join(c.RootDir, ConfigFile), err)
+	}
 	return nil
 }
 

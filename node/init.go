@@ -48,6 +48,9 @@ type InitOptions struct {
 	Params *genesis.Params
 	// GenesisTime defaults to now.
 	GenesisTime time.Time
+	// ClaimTypes are registered in the genesis for the operator (nil: the
+	// founding types kyc, ticket and fare-eligibility; docs/claim-types.md).
+	ClaimTypes []string
 	// Config sets ports, moniker, timing and logging.
 	Config ConfigOptions
 	// App is the application's settings (snapshots); nil means
@@ -143,7 +146,7 @@ func GenerateKeys(c *cmtcfg.Config) (keys *Keys, err error) {
 	nk := &p2p.NodeKey{PrivKey: cmted25519.GenPrivKey()}
 	pv := privval.NewFilePV(cmted25519.GenPrivKey(), c.PrivValidatorKeyFile(), c.PrivValidatorStateFile())
 
-	if err := nk.SaveAs(c.NodeKeyFile()); err != nil {
+	if err := saveNodeKey(nk, c.NodeKeyFile()); err != nil {
 		return nil, fmt.Errorf("node: node key: %w", err)
 	}
 	// FilePV.Save panics on failure.
@@ -289,7 +292,7 @@ func Init(opts InitOptions) (*InitResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := doc.SaveAs(c.GenesisFile()); err != nil {
+	if err := SaveGenesis(doc, c.GenesisFile()); err != nil {
 		return nil, fmt.Errorf("node: writing genesis: %w", err)
 	}
 	ok = true
@@ -317,6 +320,7 @@ func singleValidatorGenesis(opts InitOptions, params genesis.Params, anchors []g
 		Members: []genesis.Member{keys.GenesisMember(opts.MemberID, opts.MemberName, append([]string(nil), chain.AllRoles...))},
 		Anchors: anchors,
 	}
+	st.ClaimTypes = genesis.FoundingClaimTypes(opts.ClaimTypes, []string{opts.MemberID}, time.Duration(params.MaxAttestationLifetime))
 	doc, err := genesis.NewDoc(opts.ChainID, t, []cmttypes.GenesisValidator{keys.GenesisValidator(moniker, ValidatorPower)}, st)
 	if err != nil {
 		return nil, fmt.Errorf("node: %w", err)

@@ -82,9 +82,14 @@ func TestLibP2PPermissionedPeering(t *testing.T) {
 	defer cancel()
 	target := height(ctx, t, v.URL) + 2
 	nodetest.WaitHeight(ctx, t, observer.url, target)
+	// net_info names libp2p peers by their libp2p IDs.
+	sp := peerName(t, stranger, "libp2p")
+	if ps := peers(ctx, t, v.URL); !slices.Contains(ps, peerName(t, observer, "libp2p")) {
+		t.Errorf("validator's peers %v lack the observer", ps)
+	}
 	deadline := time.Now().Add(3 * time.Second)
 	for time.Now().Before(deadline) {
-		if ps := peers(ctx, t, v.URL); slices.Contains(ps, stranger.id) {
+		if ps := peers(ctx, t, v.URL); slices.Contains(ps, sp) {
 			t.Fatalf("the validator peers with the unregistered node %s: %v", stranger.id, ps)
 		}
 		if h := height(ctx, t, stranger.url); h != 0 {

@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/idledger/idledger/internal/atomicfile"
 )
 
 // ObserversFile lists, relative to a home, the node IDs of observers: nodes
@@ -58,7 +60,7 @@ func WriteObservers(home string, ids []string) error {
 		}
 		b.WriteString(strings.ToLower(id) + "\n")
 	}
-	if err := os.WriteFile(filepath.Join(home, ObserversFile), []byte(b.String()), 0o600); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(home, ObserversFile), []byte(b.String()), 0o600); err != nil {
 		return fmt.Errorf("node: observers: %w", err)
 	}
 	return nil

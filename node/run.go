@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -55,6 +56,7 @@ type Node struct {
 	dbs    *dbTracker
 	logger log.Logger
 	feed   *feedRunner
+	peers  *peerChecker // nil without filter_peers
 
 	stopOnce sync.Once
 	stopErr  error
@@ -80,7 +82,8 @@ func Start(home string, opts StartOptions) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("node: %w", err)
 	}
-	if _, err := genesis.FromDoc(doc); err != nil {
+	appState, err := genesis.FromDoc(doc)
+	if err != nil {
 		return nil, fmt.Errorf("node: %s: %w", c.GenesisFile(), err)
 	}
 	nodeKey, err := p2p.LoadNodeKey(c.NodeKeyFile())
@@ -159,7 +162,7 @@ func Start(home string, opts StartOptions) (*Node, error) {
 		if c.Instrumentation.IsPrometheusEnabled() {
 			a.RegisterCacheMetrics(prometheus.DefaultRegisterer)
 		}
-		ga = &guardedApp{Application: a, closer: a}
+		ga = &guardedApp{Application: a, closer: a, genesisPeers: genesisPeers(appState, observers, string(nodeKey.ID()))}
 	}
 
 	dbs := new(dbTracker)
@@ -176,15 +179,22 @@ func Start(home string, opts StartOptions) (*Node, error) {
 		ga.Close()
 		return nil, fmt.Errorf("node: %w", err)
 	}
+	var gate *libp2pGate
 	if c.P2P.LibP2PEnabled() && c.FilterPeers {
-		if err := gateLibP2P(cmt, ga, logger.With("module", "p2p-gate")); err != nil {
+		if gate, err = gateLibP2P(cmt, ga, doc.ChainID, logger.With("module", "p2p-gate")); err != nil {
 			closeUnstarted(cmt)
 			dbs.closeAll()
 			ga.Close()
 			return nil, err
 		}
 	}
+	var pc *peerChecker
+	if c.FilterPeers {
+		pc = newPeerChecker(cmt.Switch(), gate, ga, logger.With("module", "p2p-recheck"))
+		ga.setOnCommit(pc.committed)
+	}
 	if err := cmt.Start(); err != nil {
+		pc.stop()
 		closeUnstarted(cmt)
 		dbs.closeAll()
 		ga.Close()
@@ -192,7 +202,7 @@ func Start(home string, opts StartOptions) (*Node, error) {
 	}
 	logger.Info("idledger node started", "home", home, "chain_id", doc.ChainID, "node_id", nodeKey.ID(),
 		"rpc", c.RPC.ListenAddress, "p2p", c.P2P.ListenAddress)
-	n := &Node{cfg: c, cmt: cmt, app: ga, dbs: dbs, logger: logger}
+	n := &Node{cfg: c, cmt: cmt, app: ga, dbs: dbs, logger: logger, peers: pc}
 	if opts.Feed != nil {
 		if n.feed, err = startFeed(n, home, doc.ChainID, opts.Feed, logger); err != nil {
 			n.Stop()
@@ -308,6 +318,8 @@ func (n *Node) Stop() error {
 	n.stopOnce.Do(func() {
 		var errs []error
 		n.feed.stop()
+		n.app.setOnCommit(nil)
+		n.peers.stop()
 		if n.cmt.IsRunning() {
 			if err := n.cmt.Stop(); err != nil {
 				errs = append(errs, fmt.Errorf("node: stopping CometBFT: %w", err))
@@ -349,9 +361,30 @@ func Run(ctx context.Context, home string, opts StartOptions) error {
 type guardedApp struct {
 	abci.Application
 	closer io.Closer // the app's Close, if any
+	// genesisPeers, when set, are the only peers allowed before the first
+	// commit (peercheck.go).
+	genesisPeers map[string]bool
 
-	mu     sync.RWMutex
-	closed bool
+	mu       sync.RWMutex
+	closed   bool
+	onCommit func() // after each Commit (peer re-checks)
+}
+
+func (g *guardedApp) setOnCommit(f func()) {
+	g.mu.Lock()
+	g.onCommit = f
+	g.mu.Unlock()
+}
+
+func (g *guardedApp) Commit(ctx context.Context, req *abci.RequestCommit) (*abci.ResponseCommit, error) {
+	res, err := g.Application.Commit(ctx, req)
+	g.mu.RLock()
+	f := g.onCommit
+	g.mu.RUnlock()
+	if err == nil && f != nil {
+		f()
+	}
+	return res, err
 }
 
 var _ abci.Application = (*guardedApp)(nil)
@@ -363,6 +396,9 @@ func (g *guardedApp) Query(ctx context.Context, req *abci.RequestQuery) (*abci.R
 	defer g.mu.RUnlock()
 	if g.closed {
 		return &abci.ResponseQuery{Code: codeClosed, Log: "node is shutting down", Codespace: "idledger-node"}, nil
+	}
+	if strings.HasPrefix(req.Path, peerFilterPath) {
+		return g.filterPeer(ctx, req)
 	}
 	return g.Application.Query(ctx, req)
 }

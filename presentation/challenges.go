@@ -12,6 +12,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/idledger/idledger/internal/atomicfile"
 )
 
 // MemChallenges is a ChallengeStore in memory (tests, one-process gates).
@@ -96,11 +98,7 @@ func (f FileChallenges) Use(challenge []byte, expires, now time.Time) (bool, err
 		return false, fmt.Errorf("%s holds %d live challenges, the maximum", f.Path, n)
 	}
 	fmt.Fprintf(&keep, "%s %d\n", want, expires.Unix())
-	tmp := f.Path + ".tmp"
-	if err := os.WriteFile(tmp, keep.Bytes(), 0o600); err != nil {
-		return false, err
-	}
-	if err := os.Rename(tmp, f.Path); err != nil {
+	if err := atomicfile.WriteFile(f.Path, keep.Bytes(), 0o600); err != nil {
 		return false, err
 	}
 	return true, nil

@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/idledger/idledger/internal/atomicfile"
 	"github.com/idledger/idledger/jpki"
 )
 
@@ -253,19 +254,10 @@ func keyToPEM(key *rsa.PrivateKey) ([]byte, error) {
 
 // writeNew writes a file that must not exist yet.
 func writeNew(path string, data []byte, perm os.FileMode) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
-	if err != nil {
+	if err := atomicfile.WriteNew(path, data, perm); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return fmt.Errorf("testca: %s already exists; refusing to overwrite it", path)
 		}
-		return fmt.Errorf("testca: %w", err)
-	}
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(path)
 		return fmt.Errorf("testca: writing %s: %w", path, err)
 	}
 	return nil

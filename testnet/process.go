@@ -17,6 +17,7 @@ import (
 	"time"
 
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
+	"github.com/idledger/idledger/internal/atomicfile"
 )
 
 // Files of a node in its home.
@@ -185,7 +186,7 @@ func (n *Network) StartNode(i int) error {
 	}
 	logf.Close() // the child has its own copy
 	pidPath := filepath.Join(home, PIDFile)
-	if err := os.WriteFile(pidPath, []byte(strconv.Itoa(cmd.Process.Pid)+"\n"), 0o600); err != nil {
+	if err := atomicfile.WriteFile(pidPath, []byte(strconv.Itoa(cmd.Process.Pid)+"\n"), 0o600); err != nil {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 		return fmt.Errorf("testnet: %w", err)

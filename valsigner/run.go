@@ -2,6 +2,7 @@ package valsigner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -133,11 +134,12 @@ func serveConn(ctx context.Context, conn net.Conn, o RunOptions) error {
 		if _, err := r.ReadMsg(&req); err != nil {
 			return err
 		}
-		res, err := privval.DefaultValidationRequestHandler(o.Signer, req, o.ChainID)
+		res, err := answer(o.Signer, req, o.ChainID)
 		if err != nil {
 			o.Logger.Error("refused a request", "err", err)
+		} else {
+			logRefusal(o.Logger, res)
 		}
-		logRefusal(o.Logger, res)
 		if res.Sum == nil {
 			return fmt.Errorf("valsigner: unknown request %T", req.Sum)
 		}
@@ -148,6 +150,86 @@ func serveConn(ctx context.Context, conn net.Conn, o RunOptions) error {
 			return err
 		}
 	}
+}
+
+// handleRequest answers a request that passed checkRequest. It is a
+// variable so that tests can make it fail.
+var handleRequest = privval.DefaultValidationRequestHandler
+
+// answer answers one request. A malformed request (a sign request without
+// its vote or proposal, a vote at height 0 ...) gets an error response
+// without reaching the handler, and a panic while answering becomes an
+// error response too: nothing the other end of the connection sends can
+// stop the signer. An unknown request gets an empty message (no response
+// fits it); serveConn then drops the connection.
+func answer(s *Signer, req privvalproto.Message, chainID string) (res privvalproto.Message, err error) {
+	if err := checkRequest(req); err != nil {
+		return refusal(req, err), err
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("valsigner: answering a %s request failed: %v", requestName(req), p)
+			res = refusal(req, err)
+		}
+	}()
+	return handleRequest(s, req, chainID)
+}
+
+// checkRequest refuses a request whose body the handler could not use.
+func checkRequest(req privvalproto.Message) error {
+	switch r := req.Sum.(type) {
+	case *privvalproto.Message_PubKeyRequest:
+		if r.PubKeyRequest == nil {
+			return errors.New("valsigner: refusing a public-key request without its body")
+		}
+	case *privvalproto.Message_SignVoteRequest:
+		if r.SignVoteRequest == nil || r.SignVoteRequest.Vote == nil {
+			return errors.New("valsigner: refusing a sign-vote request without a vote")
+		}
+		return checkVote(r.SignVoteRequest.Vote)
+	case *privvalproto.Message_SignProposalRequest:
+		if r.SignProposalRequest == nil || r.SignProposalRequest.Proposal == nil {
+			return errors.New("valsigner: refusing a sign-proposal request without a proposal")
+		}
+		return checkProposal(r.SignProposalRequest.Proposal)
+	case *privvalproto.Message_PingRequest:
+		if r.PingRequest == nil {
+			return errors.New("valsigner: refusing a ping request without its body")
+		}
+	}
+	return nil
+}
+
+// refusal is the error response to req: a response of the request's kind
+// carrying err. A ping has no error field and gets a plain pong; an unknown
+// request gets an empty message.
+func refusal(req privvalproto.Message, err error) privvalproto.Message {
+	e := &privvalproto.RemoteSignerError{Description: err.Error()}
+	switch req.Sum.(type) {
+	case *privvalproto.Message_PubKeyRequest:
+		return privvalproto.Message{Sum: &privvalproto.Message_PubKeyResponse{PubKeyResponse: &privvalproto.PubKeyResponse{Error: e}}}
+	case *privvalproto.Message_SignVoteRequest:
+		return privvalproto.Message{Sum: &privvalproto.Message_SignedVoteResponse{SignedVoteResponse: &privvalproto.SignedVoteResponse{Error: e}}}
+	case *privvalproto.Message_SignProposalRequest:
+		return privvalproto.Message{Sum: &privvalproto.Message_SignedProposalResponse{SignedProposalResponse: &privvalproto.SignedProposalResponse{Error: e}}}
+	case *privvalproto.Message_PingRequest:
+		return privvalproto.Message{Sum: &privvalproto.Message_PingResponse{PingResponse: &privvalproto.PingResponse{}}}
+	}
+	return privvalproto.Message{}
+}
+
+func requestName(req privvalproto.Message) string {
+	switch req.Sum.(type) {
+	case *privvalproto.Message_PubKeyRequest:
+		return "public-key"
+	case *privvalproto.Message_SignVoteRequest:
+		return "sign-vote"
+	case *privvalproto.Message_SignProposalRequest:
+		return "sign-proposal"
+	case *privvalproto.Message_PingRequest:
+		return "ping"
+	}
+	return fmt.Sprintf("%T", req.Sum)
 }
 
 // logRefusal logs a signature the signer refused (double-sign protection).

@@ -16,6 +16,8 @@ import (
 	"github.com/cometbft/cometbft/privval"
 	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
 	"github.com/cometbft/cometbft/types"
+
+	"github.com/idledger/idledger/internal/atomicfile"
 )
 
 // Steps of the sign state, as CometBFT's file signer numbers them.
@@ -74,10 +76,25 @@ type Signer struct {
 
 var _ types.PrivValidator = (*Signer)(nil)
 
+// ErrNoState is returned (wrapped) by Open when the sign-state file does
+// not exist and OpenOptions.NewState is not set. Starting from an empty
+// state would let the signer sign at heights the validator signed already,
+// elsewhere: a conflicting vote there is a double sign.
+var ErrNoState = errors.New("valsigner: no sign state")
+
+// OpenOptions configure Open.
+type OpenOptions struct {
+	// NewState says the validator has never signed: a missing sign-state
+	// file is then created at height 0. Without it a missing file is an
+	// error (ErrNoState). An existing file is always used as it is.
+	NewState bool
+}
+
 // Open loads the key file (CometBFT's priv_validator_key.json format) and
-// the sign-state file. A missing state file starts from zero and is
-// created; any other problem with either file is an error.
-func Open(keyPath, statePath string) (*Signer, error) {
+// the sign-state file. A missing state file is refused (ErrNoState) unless
+// o.NewState is set, when it starts from zero and is created; any other
+// problem with either file is an error.
+func Open(keyPath, statePath string, o OpenOptions) (*Signer, error) {
 	b, err := os.ReadFile(keyPath)
 	if err != nil {
 		return nil, fmt.Errorf("valsigner: validator key: %w", err)
@@ -88,6 +105,14 @@ func Open(keyPath, statePath string) (*Signer, error) {
 	}
 	if !key.PrivKey.PubKey().Equals(key.PubKey) {
 		return nil, fmt.Errorf("valsigner: validator key %s: the public key does not match the private key", keyPath)
+	}
+	if _, err := os.Stat(statePath); errors.Is(err, os.ErrNotExist) {
+		if !o.NewState {
+			return nil, noStateError(statePath)
+		}
+		if err := os.MkdirAll(filepath.Dir(statePath), 0o700); err != nil {
+			return nil, fmt.Errorf("valsigner: %w", err)
+		}
 	}
 	lock, err := lockState(statePath)
 	if err != nil {
@@ -102,6 +127,8 @@ func Open(keyPath, statePath string) (*Signer, error) {
 	}()
 	b, err = os.ReadFile(statePath)
 	switch {
+	case errors.Is(err, os.ErrNotExist) && !o.NewState:
+		return nil, noStateError(statePath)
 	case errors.Is(err, os.ErrNotExist):
 		if err := s.save(State{}); err != nil {
 			return nil, err
@@ -115,6 +142,12 @@ func Open(keyPath, statePath string) (*Signer, error) {
 	}
 	ok = true
 	return s, nil
+}
+
+func noStateError(statePath string) error {
+	return fmt.Errorf("%w at %s: starting from height 0 could sign a vote conflicting with one this validator signed before (a double sign); "+
+		"bring the validator's priv_validator_state.json from where it signed last (stop that node or signer first), "+
+		"or, only for a validator that has never signed, start with a new sign state", ErrNoState, statePath)
 }
 
 // ErrStateLocked is returned by Open when another signer holds the sign
@@ -167,6 +200,55 @@ func voteStep(t cmtproto.SignedMsgType) (int8, error) {
 	return 0, fmt.Errorf("valsigner: unknown vote type %v", t)
 }
 
+// checkVote refuses a vote no honest node asks to sign: none at all, an
+// unknown type, a height below 1, a negative round or validator index, or
+// a malformed block ID.
+func checkVote(v *cmtproto.Vote) error {
+	if v == nil {
+		return errors.New("valsigner: refusing to sign: no vote")
+	}
+	if _, err := voteStep(v.Type); err != nil {
+		return fmt.Errorf("valsigner: refusing to sign: vote type %d is neither a prevote nor a precommit", v.Type)
+	}
+	if v.Height < 1 || v.Round < 0 || v.ValidatorIndex < 0 {
+		return fmt.Errorf("valsigner: refusing to sign: vote at height %d round %d validator index %d: want a positive height and no negative round or index",
+			v.Height, v.Round, v.ValidatorIndex)
+	}
+	if err := checkBlockID(&v.BlockID); err != nil {
+		return fmt.Errorf("valsigner: refusing to sign: vote: %w", err)
+	}
+	return nil
+}
+
+// checkProposal is checkVote for proposals; the POL round must lie in
+// -1 .. round-1 and the block ID be complete.
+func checkProposal(p *cmtproto.Proposal) error {
+	if p == nil {
+		return errors.New("valsigner: refusing to sign: no proposal")
+	}
+	if p.Type != cmtproto.ProposalType {
+		return fmt.Errorf("valsigner: refusing to sign: proposal type %d is not a proposal", p.Type)
+	}
+	if p.Height < 1 || p.Round < 0 || p.PolRound < -1 || (p.PolRound != -1 && p.PolRound >= p.Round) {
+		return fmt.Errorf("valsigner: refusing to sign: proposal at height %d round %d POL round %d: want a positive height, a round from 0 and a POL round from -1 below the round",
+			p.Height, p.Round, p.PolRound)
+	}
+	if err := checkBlockID(&p.BlockID); err != nil {
+		return fmt.Errorf("valsigner: refusing to sign: proposal: %w", err)
+	}
+	if b, _ := types.BlockIDFromProto(&p.BlockID); !b.IsComplete() {
+		return errors.New("valsigner: refusing to sign: proposal without a complete block ID")
+	}
+	return nil
+}
+
+func checkBlockID(b *cmtproto.BlockID) error {
+	if _, err := types.BlockIDFromProto(b); err != nil {
+		return fmt.Errorf("malformed block ID: %v", err)
+	}
+	return nil
+}
+
 // check compares (h, r, step) with the last signed state: it returns
 // whether it is the same HRS (then the caller may only re-sign the same
 // message), or an error for a regression.
@@ -197,6 +279,9 @@ func (s *Signer) check(h int64, r int32, step int8) (same bool, err error) {
 // before writing its vote to its WAL) gets the same signature; one that
 // differs only in its timestamp gets the earlier timestamp and signature.
 func (s *Signer) SignVote(chainID string, vote *cmtproto.Vote) error {
+	if err := checkVote(vote); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	step, err := voteStep(vote.Type)
@@ -241,6 +326,9 @@ func (s *Signer) SignVote(chainID string, vote *cmtproto.Vote) error {
 // SignProposal signs a proposal unless it conflicts with what was signed
 // before, with the same rules as SignVote.
 func (s *Signer) SignProposal(chainID string, p *cmtproto.Proposal) error {
+	if err := checkProposal(p); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	same, err := s.check(p.Height, p.Round, StepPropose)
@@ -316,35 +404,5 @@ func (s *Signer) save(st State) error {
 // directory, synced, renamed over path, and the directory synced: after a
 // crash path holds either the old content or b.
 func writeFileAtomic(path string, b []byte, perm os.FileMode) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return atomicfile.WriteFile(path, b, perm)
 }

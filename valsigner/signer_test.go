@@ -28,7 +28,7 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-func genKey(t *testing.T) (keyPath, statePath string) {
+func genKey(t testing.TB) (keyPath, statePath string) {
 	t.Helper()
 	dir := t.TempDir()
 	keyPath, statePath = filepath.Join(dir, "priv_validator_key.json"), filepath.Join(dir, "priv_validator_state.json")
@@ -51,7 +51,7 @@ func vote(h int64, r int32, typ cmtproto.SignedMsgType, block byte) *cmtproto.Vo
 // waits for it to return.
 func runSigner(t *testing.T, addr, keyPath, statePath string) (stop func()) {
 	t.Helper()
-	s, err := Open(keyPath, statePath)
+	s, err := Open(keyPath, statePath, OpenOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,9 +152,9 @@ func TestRemoteSignerDoubleSignRefusedAfterRestart(t *testing.T) {
 	if err := signVote(t, client, next); err != nil {
 		t.Fatalf("precommit: %v", err)
 	}
-	prop := &cmtproto.Proposal{Type: cmtproto.ProposalType, Height: 5, Round: 0, Timestamp: first.Timestamp, BlockID: first.BlockID}
-	if err := client.SignProposal(testChain, prop); err == nil {
-		t.Fatal("proposal at a step below the last signed: signed")
+	prop := &cmtproto.Proposal{Type: cmtproto.ProposalType, Height: 5, Round: 0, PolRound: -1, Timestamp: first.Timestamp, BlockID: first.BlockID}
+	if err := client.SignProposal(testChain, prop); err == nil || !strings.Contains(err.Error(), "below the last signed step") {
+		t.Fatalf("proposal at a step below the last signed: %v, want a refusal", err)
 	}
 }
 
@@ -178,15 +178,15 @@ func TestSignerRefusesWrongChain(t *testing.T) {
 
 func TestSecondSignerRefused(t *testing.T) {
 	keyPath, statePath := genKey(t)
-	s, err := Open(keyPath, statePath)
+	s, err := Open(keyPath, statePath, OpenOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Open(keyPath, statePath); !errors.Is(err, ErrStateLocked) {
+	if _, err := Open(keyPath, statePath, OpenOptions{}); !errors.Is(err, ErrStateLocked) {
 		t.Fatalf("a second signer on the same state: %v, want ErrStateLocked", err)
 	}
 	s.Close()
-	s, err = Open(keyPath, statePath)
+	s, err = Open(keyPath, statePath, OpenOptions{})
 	if err != nil {
 		t.Fatalf("after Close: %v", err)
 	}
@@ -198,13 +198,13 @@ func TestOpenRejectsBrokenFiles(t *testing.T) {
 	if err := os.WriteFile(statePath, []byte(`{"height":"-1","round":0,"step":0}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Open(keyPath, statePath); err == nil {
+	if _, err := Open(keyPath, statePath, OpenOptions{}); err == nil {
 		t.Fatal("negative height accepted")
 	}
 	if err := os.WriteFile(keyPath, []byte(`{}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Open(keyPath, statePath); err == nil {
+	if _, err := Open(keyPath, statePath, OpenOptions{}); err == nil {
 		t.Fatal("empty key accepted")
 	}
 }
@@ -251,7 +251,7 @@ func TestSignerOverUnixSocket(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := Open(keyPath, statePath)
+	s, err := Open(keyPath, statePath, OpenOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,5 +273,46 @@ func TestSignerOverUnixSocket(t *testing.T) {
 	}
 	if pub, _ := s.GetPubKey(); !pub.VerifySignature(types.VoteSignBytes(testChain, v), v.Signature) || len(v.ExtensionSignature) == 0 {
 		t.Fatal("bad precommit signature or no extension signature")
+	}
+}
+
+// TestOpenRefusesMissingState: a key moved without its sign state would
+// start at height 0 and could sign a conflicting vote at a height the
+// validator signed already; Open refuses unless NewState says the
+// validator never signed.
+func TestOpenRefusesMissingState(t *testing.T) {
+	keyPath, statePath := genKey(t)
+	if err := os.Remove(statePath); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(keyPath, statePath, OpenOptions{}); !errors.Is(err, ErrNoState) || !strings.Contains(err.Error(), statePath) {
+		t.Fatalf("Open without a state file: %v, want ErrNoState naming the file", err)
+	}
+	if _, err := os.Stat(statePath); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a refused Open created the state file: %v", err)
+	}
+	missingDir := filepath.Join(t.TempDir(), "data", "state.json")
+	if _, err := Open(keyPath, missingDir, OpenOptions{}); !errors.Is(err, ErrNoState) {
+		t.Fatalf("Open with a missing state directory: %v, want ErrNoState", err)
+	}
+
+	s, err := Open(keyPath, statePath, OpenOptions{NewState: true})
+	if err != nil {
+		t.Fatalf("Open with NewState: %v", err)
+	}
+	if err := s.SignVote(testChain, vote(9, 0, cmtproto.PrevoteType, 0xaa)); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	// The state now exists: it is used as it is, with or without NewState.
+	for _, o := range []OpenOptions{{}, {NewState: true}} {
+		s, err := Open(keyPath, statePath, o)
+		if err != nil {
+			t.Fatalf("reopen %+v: %v", o, err)
+		}
+		if st := s.State(); st.Height != 9 || st.Step != StepPrevote {
+			t.Fatalf("reopen %+v: state %+v, want height 9 prevote", o, st)
+		}
+		s.Close()
 	}
 }

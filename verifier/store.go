@@ -13,6 +13,7 @@ import (
 
 	"github.com/idledger/idledger/feed"
 	"github.com/idledger/idledger/feed/feedpb"
+	"github.com/idledger/idledger/internal/atomicfile"
 )
 
 // Store is a verifier's directory:
@@ -161,22 +162,7 @@ func writeAtomic(path string, b []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("verifier: %w", err)
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return fmt.Errorf("verifier: %w", err)
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
+	if err := atomicfile.WriteFile(path, b, 0o600); err != nil {
 		return fmt.Errorf("verifier: writing %s: %w", path, err)
 	}
 	return nil
