@@ -76,6 +76,11 @@ func TestRotatedOutKeyCannotAct(t *testing.T) {
 			}
 		}
 		g.Params.GovernorThreshold = 3
+		for _, ct := range g.ClaimTypes {
+			if ct.Name == "kyc" {
+				ct.Attesters = append(ct.Attesters, "bank")
+			}
+		}
 	})
 	chain.SetValidator(st, valKey(0), 10, fixture.Operator)
 	m := chain.NewMachine(100)
