@@ -23,9 +23,9 @@ import (
 // chain: latest height, earliest height, and a header per height whose app
 // hash depends on salt (a different salt is a different, lying, chain).
 type fakeChain struct {
-	chainID        string
-	latest, base   int64
-	salt           string
+	chainID      string
+	latest, base int64
+	salt         string
 }
 
 func (f *fakeChain) header(h int64) *cmttypes.Header {
