@@ -38,6 +38,7 @@ func start(t testing.TB) *world {
 	// The node publishes the feed itself, as `idledger start --feed-listen`.
 	e.StartOptions.Feed = &node.FeedOptions{ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"}}
 	e.Start(t)
+	nodetest.WaitHeight(context.Background(), t, e.URL, 2)
 	rpc, err := rpchttp.New(e.URL, "/websocket")
 	if err != nil {
 		t.Fatal(err)
