@@ -79,6 +79,7 @@ Try it on one machine:
 		newVerifierCommand(),
 		newPresentCommand(),
 		newVerifyPresentationCommand(),
+		newBenchCommand(),
 	)
 	return root
 }

@@ -1,0 +1,453 @@
+// Package bench measures the application as its state grows: the growth
+// benchmark behind `idledger bench growth`. It drives the real app (ABCI
+// FinalizeBlock and Commit on an on-disk IAVL tree) with blocks of valid,
+// pre-signed attestations that every block verifies in full, and reports,
+// at 10,000 attestations and every tenfold after, what a block costs per
+// attestation, what the state costs on disk and how long a proven status
+// query takes.
+//
+// Signing (the holders' RSA signatures, the test CA's certificates) happens
+// on every core between timed phases, never during one: the figures are the
+// app's, not the load generator's.
+package bench
+
+import (
+	"context"
+	"crypto"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sync"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+
+	"github.com/idledger/idledger/app"
+	"github.com/idledger/idledger/chain"
+	"github.com/idledger/idledger/chain/chainpb"
+	"github.com/idledger/idledger/genesis"
+	"github.com/idledger/idledger/jpki"
+	"github.com/idledger/idledger/testca"
+)
+
+// GrowthOptions configure a growth run.
+type GrowthOptions struct {
+	// To is the number of attestations to reach (at least First).
+	To int
+	// First is the first checkpoint (default 10,000); the others follow
+	// every tenfold. Smoke tests use a small one.
+	First int
+	// Dir holds the state database; it must be empty or absent.
+	Dir string
+	// BlockSize is the number of attestations per block (default 1000).
+	BlockSize int
+	// Keys is the number of distinct holder RSA keys (default 4). Every
+	// subject has its own certificate (its own identity commitment); keys
+	// are shared because generating RSA keys is slow and changes nothing
+	// the app does.
+	Keys int
+	// PerSubject is how many attestations each subject gets per claim
+	// type (default 4, at most the chain's max_attestations_per_claim).
+	PerSubject int
+	// Workers sign in parallel (default GOMAXPROCS).
+	Workers int
+	// Progress, if set, is called after every block.
+	Progress func(Progress)
+	// AppOptions are passed to app.New (DBDir is set from Dir).
+	AppOptions app.Options
+}
+
+// Progress is where a run stands.
+type Progress struct {
+	Attestations int
+	Height       int64
+	Elapsed      time.Duration
+}
+
+// Checkpoint is one measurement. The JSON names are what benchmark scripts
+// read.
+type Checkpoint struct {
+	Attestations int `json:"attestations"`
+	// CommitUsPerAttestation is FinalizeBlock plus Commit over the last
+	// window of blocks (up to 10), divided by their attestations, with full
+	// verification of each (nothing was seen in CheckTx first).
+	CommitUsPerAttestation float64 `json:"commit_us_per_attestation"`
+	// DiskBytesPerAttestation is the state directory's size divided by the
+	// attestations (the app's state only: there is no block store here).
+	DiskBytesPerAttestation float64 `json:"disk_bytes_per_attestation"`
+	// QueryProofUs is the median time of a status query with its ICS23
+	// proof (app.Query with prove), over random subjects.
+	QueryProofUs float64 `json:"query_proof_us"`
+	Height       int64   `json:"height"`
+	DiskBytes    int64   `json:"disk_bytes"`
+	ElapsedS     float64 `json:"elapsed_s"`
+}
+
+// Result is a whole run.
+type Result struct {
+	Checkpoints []Checkpoint `json:"checkpoints"`
+	BlockSize   int          `json:"block_size"`
+	Workers     int          `json:"workers"`
+}
+
+// Errors of Growth.
+var (
+	// ErrTooFew is returned when To is under the first checkpoint.
+	ErrTooFew = errors.New("bench: the run must reach the first checkpoint (10000 unless set)")
+	// ErrDirNotEmpty is returned when Dir holds files already.
+	ErrDirNotEmpty = errors.New("bench: the state directory is not empty")
+)
+
+const (
+	chainID    = "idledger-bench"
+	attester   = "bench-attester"
+	window     = 10
+	querySamps = 301
+)
+
+var (
+	start      = time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)
+	claimTypes = []string{"kyc", "ticket", "fare-eligibility"}
+)
+
+// Checkpoints lists the checkpoints a run from first to n takes: first and
+// every tenfold after, and n itself when it is not one of them.
+func Checkpoints(first, n int) []int {
+	var out []int
+	for c := first; c > 0 && c <= n; c *= 10 {
+		out = append(out, c)
+	}
+	if len(out) > 0 && out[len(out)-1] != n {
+		out = append(out, n)
+	}
+	return out
+}
+
+type world struct {
+	cas       []*testca.CA // one per worker: a CA signs one certificate at a time
+	keys      []*rsa.PrivateKey
+	memberKey ed25519.PrivateKey
+	appState  []byte
+	perType   int
+
+	mu       sync.Mutex
+	subjects map[int][]byte // subject index -> identity commitment
+}
+
+func newWorld(o GrowthOptions) (*world, error) {
+	w := &world{perType: o.PerSubject, subjects: map[int][]byte{}}
+	nCA := min(o.Workers, 8)
+	keys := make([]*rsa.PrivateKey, o.Keys+nCA)
+	errs := make([]error, len(keys))
+	var wg sync.WaitGroup
+	for i := range keys {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			keys[i], errs[i] = rsa.GenerateKey(rand.Reader, 2048)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	st := &genesis.AppState{Params: genesis.DefaultParams()}
+	for i := range nCA {
+		ca, err := testca.New(testca.InitOptions{Now: start.AddDate(-1, 0, 0), Key: keys[i]})
+		if err != nil {
+			return nil, err
+		}
+		w.cas = append(w.cas, ca)
+		st.Anchors = append(st.Anchors, genesis.Anchor{Kind: "auth", Certificate: ca.CertDER})
+	}
+	w.keys = keys[nCA:]
+	seed := sha256.Sum256([]byte("idledger bench attester"))
+	w.memberKey = ed25519.NewKeyFromSeed(seed[:])
+	if uint32(o.PerSubject) > st.Params.MaxAttestationsPerClaim {
+		return nil, fmt.Errorf("bench: %d attestations per subject and claim type is over the chain's limit of %d", o.PerSubject, st.Params.MaxAttestationsPerClaim)
+	}
+	st.Members = []genesis.Member{{ID: attester, PubKey: w.memberKey.Public().(ed25519.PublicKey), Roles: []string{chain.RoleAttester, chain.RoleGovernor}}}
+	if err := st.Validate(); err != nil {
+		return nil, err
+	}
+	var err error
+	if w.appState, err = json.Marshal(st); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// subjectOf is the subject of attestation i: consecutive attestations go to
+// different subjects, each subject receiving perType of each claim type.
+func (w *world) subjectOf(i int) (subject, claim int) {
+	perSubject := w.perType * len(claimTypes)
+	return i / perSubject, i % perSubject % len(claimTypes)
+}
+
+// cert issues subject s's certificate (its own serial, so its own
+// commitment).
+func (w *world) cert(s int) ([]byte, *rsa.PrivateKey, error) {
+	key := w.keys[s%len(w.keys)]
+	h, err := w.cas[s%len(w.cas)].Issue(testca.IssueOptions{Name: fmt.Sprintf("s%d", s), Now: start, Key: key})
+	if err != nil {
+		return nil, nil, err
+	}
+	c := jpki.Commitment(h.Cert.RawIssuer, h.Cert.SerialNumber)
+	w.mu.Lock()
+	w.subjects[s] = c[:]
+	w.mu.Unlock()
+	return h.CertDER, key, nil
+}
+
+// signRange signs attestations [from, to) into out, on workers goroutines.
+func (w *world) signRange(from, to, workers, blockSize int, out [][]byte) error {
+	perSubject := w.perType * len(claimTypes)
+	firstS, lastS := from/perSubject, (to-1)/perSubject
+	certs := make([][]byte, lastS-firstS+1)
+	keys := make([]*rsa.PrivateKey, len(certs))
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+		next     = make(chan int)
+	)
+	fail := func(err error) {
+		mu.Lock()
+		if firstErr == nil {
+			firstErr = err
+		}
+		mu.Unlock()
+	}
+	run := func(n int, job func(int) error) {
+		for range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for j := range next {
+					if err := job(j); err != nil {
+						fail(err)
+					}
+				}
+			}()
+		}
+		for j := range n {
+			next <- j
+		}
+		close(next)
+		wg.Wait()
+		next = make(chan int)
+	}
+	run(len(certs), func(j int) (err error) {
+		certs[j], keys[j], err = w.cert(firstS + j)
+		return err
+	})
+	if firstErr != nil {
+		return firstErr
+	}
+	run(to-from, func(j int) error {
+		i := from + j
+		s, c := w.subjectOf(i)
+		height := int64(i/blockSize) + 1
+		claim := sha256.Sum256(binary.BigEndian.AppendUint64(nil, uint64(i)))
+		body := &chainpb.TxBody{
+			ChainId:  chainID,
+			Signer:   attester,
+			Sequence: uint64(i),
+			Msg: &chainpb.TxBody_Attest{Attest: &chainpb.Attest{
+				AuthCertificate: certs[s-firstS],
+				ClaimType:       claimTypes[c],
+				ClaimHash:       claim[:],
+				NotAfter:        blockTime(height).Add(90 * 24 * time.Hour).Unix(),
+			}},
+		}
+		bb, err := chain.EncodeBody(body)
+		if err != nil {
+			return err
+		}
+		digest := sha256.Sum256(chain.SignBytes(bb))
+		sig, err := rsa.SignPKCS1v15(nil, keys[s-firstS], crypto.SHA256, digest[:])
+		if err != nil {
+			return err
+		}
+		out[j], err = chain.EncodeTx(bb, w.memberKey, sig)
+		return err
+	})
+	return firstErr
+}
+
+func blockTime(height int64) time.Time { return start.Add(time.Duration(height) * time.Second) }
+
+// Growth runs the benchmark.
+func Growth(ctx context.Context, o GrowthOptions) (*Result, error) {
+	if o.First <= 0 {
+		o.First = 10_000
+	}
+	if o.To < o.First {
+		return nil, ErrTooFew
+	}
+	if o.BlockSize <= 0 {
+		o.BlockSize = 1000
+	}
+	if o.Keys <= 0 {
+		o.Keys = 4
+	}
+	if o.PerSubject <= 0 {
+		o.PerSubject = 4
+	}
+	if o.Workers <= 0 {
+		o.Workers = runtime.GOMAXPROCS(0)
+	}
+	if entries, err := os.ReadDir(o.Dir); err == nil && len(entries) > 0 {
+		return nil, fmt.Errorf("%w: %s", ErrDirNotEmpty, o.Dir)
+	}
+	w, err := newWorld(o)
+	if err != nil {
+		return nil, err
+	}
+	ao := o.AppOptions
+	ao.DBDir = o.Dir
+	a, err := app.New(ao)
+	if err != nil {
+		return nil, err
+	}
+	defer a.Close()
+	if _, err := a.InitChain(ctx, &abci.RequestInitChain{ChainId: chainID, AppStateBytes: w.appState, InitialHeight: 1, Time: start}); err != nil {
+		return nil, err
+	}
+	res := &Result{BlockSize: o.BlockSize, Workers: o.Workers}
+	began := time.Now()
+	var (
+		done    int
+		height  int64
+		recent  []time.Duration // per block, the last window
+		recentN []int
+	)
+	// Sign ahead in chunks of window blocks, then apply them: signing and
+	// the timed phase never share the cores.
+	chunk := o.BlockSize * window
+	buf := make([][]byte, chunk)
+	for _, target := range Checkpoints(o.First, o.To) {
+		for done < target {
+			if err := ctx.Err(); err != nil {
+				return res, err
+			}
+			n := min(chunk, target-done)
+			// Chunks are whole blocks except at the very end.
+			if err := w.signRange(done, done+n, o.Workers, o.BlockSize, buf[:n]); err != nil {
+				return res, err
+			}
+			for off := 0; off < n; off += o.BlockSize {
+				txs := buf[off:min(off+o.BlockSize, n)]
+				height++
+				t0 := time.Now()
+				fin, err := a.FinalizeBlock(ctx, &abci.RequestFinalizeBlock{Height: height, Time: blockTime(height), Txs: txs})
+				if err != nil {
+					return res, err
+				}
+				if _, err := a.Commit(ctx, &abci.RequestCommit{}); err != nil {
+					return res, err
+				}
+				d := time.Since(t0)
+				for i, r := range fin.TxResults {
+					if r.Code != 0 {
+						return res, fmt.Errorf("bench: block %d tx %d refused (code %d): %s", height, i, r.Code, r.Log)
+					}
+				}
+				done += len(txs)
+				recent, recentN = append(recent, d), append(recentN, len(txs))
+				if len(recent) > window {
+					recent, recentN = recent[1:], recentN[1:]
+				}
+				if o.Progress != nil {
+					o.Progress(Progress{Attestations: done, Height: height, Elapsed: time.Since(began)})
+				}
+			}
+		}
+		cp := Checkpoint{Attestations: done, Height: height, ElapsedS: time.Since(began).Seconds()}
+		var total time.Duration
+		var count int
+		for i, d := range recent {
+			total += d
+			count += recentN[i]
+		}
+		cp.CommitUsPerAttestation = float64(total.Microseconds()) / float64(count)
+		if cp.DiskBytes, err = dirSize(o.Dir); err != nil {
+			return res, err
+		}
+		cp.DiskBytesPerAttestation = float64(cp.DiskBytes) / float64(done)
+		if cp.QueryProofUs, err = w.queryMedian(ctx, a, done); err != nil {
+			return res, err
+		}
+		res.Checkpoints = append(res.Checkpoints, cp)
+	}
+	return res, nil
+}
+
+// queryMedian times proven status queries for random existing subjects.
+func (w *world) queryMedian(ctx context.Context, a *app.App, done int) (float64, error) {
+	perSubject := w.perType * len(claimTypes)
+	subjects := done / perSubject // those with every claim type
+	times := make([]time.Duration, 0, querySamps)
+	var rnd [8]byte
+	for range querySamps {
+		if _, err := rand.Read(rnd[:]); err != nil {
+			return 0, err
+		}
+		s := int(binary.BigEndian.Uint64(rnd[:]) % uint64(subjects))
+		key, err := w.claimKey(s, int(rnd[0])%len(claimTypes))
+		if err != nil {
+			return 0, err
+		}
+		t0 := time.Now()
+		r, err := a.Query(ctx, &abci.RequestQuery{Path: chain.PathKey, Data: key, Prove: true})
+		d := time.Since(t0)
+		if err != nil {
+			return 0, err
+		}
+		if r.Code != 0 || r.ProofOps == nil {
+			return 0, fmt.Errorf("bench: status query for subject %d: code %d %s", s, r.Code, r.Log)
+		}
+		times = append(times, d)
+	}
+	slices.Sort(times)
+	return float64(times[len(times)/2].Nanoseconds()) / 1000, nil
+}
+
+// claimKey is the status key of subject s and claim type c.
+func (w *world) claimKey(s, c int) ([]byte, error) {
+	w.mu.Lock()
+	sub := w.subjects[s]
+	w.mu.Unlock()
+	if sub == nil {
+		return nil, fmt.Errorf("bench: no subject %d", s)
+	}
+	return chain.ClaimKey(sub, claimTypes[c]), nil
+}
+
+func dirSize(dir string) (int64, error) {
+	var n int64
+	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Type().IsRegular() {
+			info, err := d.Info()
+			if err != nil {
+				return err
+			}
+			n += info.Size()
+		}
+		return nil
+	})
+	return n, err
+}

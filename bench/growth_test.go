@@ -1,0 +1,54 @@
+package bench_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/idledger/idledger/bench"
+)
+
+// A smoke run: every block's attestations are accepted (Growth fails on any
+// refusal) and each checkpoint reports the fields scripts read. No
+// assertion on time.
+func TestGrowthSmoke(t *testing.T) {
+	dir := t.TempDir()
+	var calls int
+	res, err := bench.Growth(context.Background(), bench.GrowthOptions{
+		To: 2500, First: 200, BlockSize: 100, Keys: 1, Dir: filepath.Join(dir, "state"),
+		Progress: func(bench.Progress) { calls++ },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []int{200, 2000, 2500}
+	if len(res.Checkpoints) != len(want) {
+		t.Fatalf("checkpoints %+v, want at %v", res.Checkpoints, want)
+	}
+	for i, c := range res.Checkpoints {
+		if c.Attestations != want[i] {
+			t.Errorf("checkpoint %d at %d attestations, want %d", i, c.Attestations, want[i])
+		}
+		if c.CommitUsPerAttestation <= 0 || c.DiskBytesPerAttestation <= 0 || c.QueryProofUs <= 0 {
+			t.Errorf("checkpoint %d has an empty figure: %+v", i, c)
+		}
+	}
+	if calls != 25 {
+		t.Errorf("progress called %d times, want once per block (25)", calls)
+	}
+}
+
+func TestGrowthRefusesFewOrUsedDir(t *testing.T) {
+	if _, err := bench.Growth(context.Background(), bench.GrowthOptions{To: 10, Dir: t.TempDir()}); !errors.Is(err, bench.ErrTooFew) {
+		t.Errorf("to 10: %v, want ErrTooFew", err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "x"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bench.Growth(context.Background(), bench.GrowthOptions{To: 20_000, Dir: dir}); !errors.Is(err, bench.ErrDirNotEmpty) {
+		t.Errorf("used dir: %v, want ErrDirNotEmpty", err)
+	}
+}

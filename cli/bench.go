@@ -1,0 +1,111 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/idledger/idledger/bench"
+)
+
+func newBenchCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure the application (not a test: figures depend on the machine)",
+	}
+	cmd.AddCommand(newBenchGrowthCommand())
+	return cmd
+}
+
+func newBenchGrowthCommand() *cobra.Command {
+	var (
+		o      bench.GrowthOptions
+		home   string
+		keep   bool
+		output *output
+	)
+	cmd := &cobra.Command{
+		Use:   "growth --to N",
+		Short: "How the cost of an attestation grows with the state: 10,000 and every tenfold to N",
+		Long: `growth drives the real application — FinalizeBlock and Commit on an on-disk
+IAVL tree — with blocks of valid attestations, each verified in full (JPKI
+certificate chain, the holder's RSA signature, the attester's ed25519
+signature), until the state holds N attestations. At 10,000 attestations and
+every tenfold after (and at N) it prints a checkpoint:
+
+  attestations                 the state's attestations so far
+  commit_us_per_attestation    FinalizeBlock + Commit per attestation over the
+                               last 10 blocks (verification included)
+  disk_bytes_per_attestation   the state directory's size per attestation
+  query_proof_us               median time of a status query with its Merkle
+                               proof, over random subjects
+
+The holders' signatures are made on every core between timed phases, never
+during one. Each subject has its own test certificate (its own identity
+commitment) and receives --per-subject attestations of each of three claim
+types, so status records are spread over the tree as in production.
+
+Progress goes to stderr; the result to stdout (-o json:
+{"checkpoints":[{...},...]}).`,
+		Example: `  idledger bench growth --to 1000000 -o json > growth.json
+  idledger bench growth --to 100000 --home /tmp/growth --keep`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := output.check(); err != nil {
+				return err
+			}
+			if o.First <= 0 {
+				o.First = 10_000
+			}
+			if o.To < o.First {
+				return usagef("--to %d: the first checkpoint is at %d", o.To, o.First)
+			}
+			dir := home
+			if dir == "" {
+				d, err := os.MkdirTemp("", "idledger-growth-")
+				if err != nil {
+					return err
+				}
+				dir = d
+				if !keep {
+					defer os.RemoveAll(d)
+				}
+			}
+			o.Dir = dir
+			stderr := cmd.ErrOrStderr()
+			last := time.Time{}
+			o.Progress = func(p bench.Progress) {
+				if time.Since(last) < 5*time.Second && p.Attestations != o.To {
+					return
+				}
+				last = time.Now()
+				fmt.Fprintf(stderr, "growth: %d of %d attestations, height %d, %s\n", p.Attestations, o.To, p.Height, p.Elapsed.Round(time.Second))
+			}
+			fmt.Fprintf(stderr, "growth: state in %s; checkpoints at %v\n", dir, bench.Checkpoints(o.First, o.To))
+			res, err := bench.Growth(cmd.Context(), o)
+			if err != nil {
+				return err
+			}
+			return output.print(cmd.OutOrStdout(), res, func(w io.Writer) {
+				fmt.Fprintf(w, "%12s  %10s  %10s  %10s  %8s\n", "attestations", "commit µs", "disk B", "query µs", "elapsed")
+				for _, c := range res.Checkpoints {
+					fmt.Fprintf(w, "%12d  %10.1f  %10.0f  %10.1f  %7.0fs\n", c.Attestations, c.CommitUsPerAttestation, c.DiskBytesPerAttestation, c.QueryProofUs, c.ElapsedS)
+				}
+				fmt.Fprintf(w, "(per attestation; blocks of %d; %d signing workers)\n", res.BlockSize, res.Workers)
+			})
+		},
+	}
+	cmd.Flags().IntVar(&o.To, "to", 1_000_000, "attestations to reach (at least 10000)")
+	cmd.Flags().StringVar(&home, "home", "", "directory for the state database (must be empty; default a temporary directory, removed after)")
+	cmd.Flags().BoolVar(&keep, "keep", false, "keep the temporary state directory")
+	cmd.Flags().IntVar(&o.BlockSize, "block-size", 1000, "attestations per block")
+	cmd.Flags().IntVar(&o.PerSubject, "per-subject", 4, "attestations per subject and claim type (at most the chain's max_attestations_per_claim)")
+	cmd.Flags().IntVar(&o.Workers, "workers", 0, "signing workers (default: one per core)")
+	cmd.Flags().IntVar(&o.First, "first", 10_000, "the first checkpoint (smoke runs)")
+	cmd.Flags().MarkHidden("first")
+	output = addOutputFlag(cmd)
+	return cmd
+}
