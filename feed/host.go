@@ -135,6 +135,8 @@ func ScoreOptions(chainID string, app func(peer.ID) float64) pubsub.Option {
 			Topic(chainID): {
 				SkipAtomicValidation:           true,
 				TopicWeight:                    1,
+				TimeInMeshQuantum:              time.Second, // unused (weight 0), but divided by
+				TimeInMeshCap:                  1,
 				InvalidMessageDeliveriesWeight: InvalidMessagePenalty,
 				InvalidMessageDeliveriesDecay:  0.999,
 			},

@@ -401,6 +401,8 @@ func (v *Verifier) validate(_ context.Context, from peer.ID, m *pubsub.Message) 
 			return pubsub.ValidationReject // another block at a verified height
 		}
 		return pubsub.ValidationIgnore
+	case u.Height > st.Height()+MaxPending:
+		return pubsub.ValidationIgnore // too far ahead to be worth holding
 	case u.Height > st.Height()+1:
 		v.keepPending(u)
 		return pubsub.ValidationIgnore
