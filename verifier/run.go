@@ -98,6 +98,7 @@ type Verifier struct {
 	lastNew      time.Time
 	strikes      map[peer.ID]int
 	banned       map[peer.ID]time.Time
+	scores       map[peer.ID]float64
 	incomplete   *Incomplete
 }
 
@@ -208,7 +209,8 @@ func New(ctx context.Context, o Options) (*Verifier, error) {
 			return fail(err)
 		}
 	}
-	if v.ps, err = feed.NewPubSub(context.Background(), v.host, feed.ScoreOptions(v.chain, v.appScore)); err != nil {
+	if v.ps, err = feed.NewPubSub(context.Background(), v.host, feed.ScoreOptions(v.chain, v.appScore),
+		pubsub.WithPeerScoreInspect(v.inspectScores, time.Second)); err != nil {
 		return fail(err)
 	}
 	return v, nil
@@ -385,6 +387,7 @@ func (v *Verifier) bootstrap(ctx context.Context) error {
 func (v *Verifier) validate(_ context.Context, from peer.ID, m *pubsub.Message) pubsub.ValidationResult {
 	u, err := feed.CheckGossip(v.chain, m.Data)
 	if err != nil {
+		v.log.Debug("verifier: rejected gossip", "from", from, "err", err)
 		return pubsub.ValidationReject
 	}
 	v.mu.Lock()
@@ -595,6 +598,21 @@ func (v *Verifier) appScore(p peer.ID) float64 {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	return float64(v.strikes[p]) * feed.PublishThreshold / strikesToBan
+}
+
+func (v *Verifier) inspectScores(m map[peer.ID]float64) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.scores = m
+}
+
+// GossipScore is gossipsub's score of peer p, as of the last second: below
+// zero for a peer whose messages were rejected, below
+// feed.GraylistThreshold for one that is ignored.
+func (v *Verifier) GossipScore(p peer.ID) float64 {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.scores[p]
 }
 
 // Banned lists the peers banned now.
