@@ -327,6 +327,11 @@ func (v *Verifier) Run(ctx context.Context) error {
 			}
 			v.handle(ctx, u, "gossip")
 		case <-t.C:
+			if st := v.Status(); st.Incomplete != nil {
+				v.log.Error("verifier: stale: the next block's changes are withheld; asking other sources",
+					"verified_through", st.VerifiedThrough, "age", st.Age.Round(time.Second), "waiting_for", st.Incomplete.Height,
+					"last_source", st.Incomplete.Source, "reason", st.Incomplete.Reason)
+			}
 			v.reconnect(ctx)
 			if time.Since(v.lastNew) >= v.o.SyncInterval {
 				v.catchUp(ctx)
