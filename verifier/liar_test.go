@@ -8,6 +8,9 @@ import (
 	"io"
 	"sync/atomic"
 	"testing"
+	"time"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
 
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
@@ -89,3 +92,69 @@ func startLiar(t *testing.T, w *world) *liar {
 func (l *liar) dropKey(k []byte) { l.drop.Store(&k) }
 
 func (l *liar) addrs() []string { return feed.FullAddrs(l.host) }
+
+// gossipLiar publishes, on its own gossipsub, the real chain's updates from
+// the node's latest block on, leaving out the entry of key once set.
+type gossipLiar struct {
+	host  host.Host
+	topic *pubsub.Topic
+	drop  atomic.Pointer[[]byte]
+}
+
+func startGossipLiar(t *testing.T, w *world) *gossipLiar {
+	t.Helper()
+	h, err := feed.NewHost(feed.HostOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	ps, err := feed.NewPubSub(ctx, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	topic, err := ps.Join(feed.Topic(w.e.ChainID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &gossipLiar{host: h, topic: topic}
+}
+
+// run publishes every new block's update until ctx is done.
+func (l *gossipLiar) run(ctx context.Context, t *testing.T, w *world) {
+	st, err := w.rpc.Status(ctx)
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	next := st.SyncInfo.LatestBlockHeight + 1
+	b := feed.NewBuilder(w.rpc, w.e.ChainID)
+	for ctx.Err() == nil {
+		st, err := w.rpc.Status(ctx)
+		if err != nil {
+			return
+		}
+		for ; next <= st.SyncInfo.LatestBlockHeight && ctx.Err() == nil; next++ {
+			u, err := b.Build(ctx, next, true)
+			if err != nil {
+				return
+			}
+			if drop := l.drop.Load(); drop != nil {
+				kept := u.Entries[:0]
+				for _, e := range u.Entries {
+					if !bytes.Equal(e.Key, *drop) {
+						kept = append(kept, e)
+					}
+				}
+				u.Entries = kept
+			}
+			raw, err := feed.EncodeUpdate(u)
+			if err != nil {
+				return
+			}
+			_ = l.topic.Publish(ctx, raw)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -85,3 +85,54 @@ func TestOmissionWithheldRevocationStallsVerifier(t *testing.T) {
 		t.Errorf("revoked answer verified through %d, before the revocation's block %d", a.VerifiedThrough, revokedAt)
 	}
 }
+
+// TestOmissionOverGossipRejectedAndScored: a feed peer gossips the chain's
+// updates but leaves a revocation out of one. The verifier's gossipsub
+// validator rejects that update (it is not forwarded), the verifier stays
+// before the revocation's block, and gossipsub scores the peer down.
+func TestOmissionOverGossipRejectedAndScored(t *testing.T) {
+	w := start(t)
+	dir := t.TempDir()
+	alice, id := w.attest(t, "alice", "kyc")
+	key := chain.ClaimKey(subjectOf(alice), "kyc")
+	if st, err := w.rpc.Status(context.Background()); err == nil {
+		nodetest.WaitHeight(context.Background(), t, w.e.URL, st.SyncInfo.LatestBlockHeight+2)
+	}
+	// Its one source besides the liar's gossip is the node's RPC, read once
+	// at the start (the sync interval is longer than the test).
+	v, stop := runVerifier(t, verifier.Options{Dir: dir, RPC: w.e.URL, TrustHeight: 1, TrustHash: w.checkpoint(t, 1), SyncInterval: time.Hour})
+	defer stop()
+	waitState(t, dir, subjectOf(alice), "kyc", chain.StateValid)
+
+	l := startGossipLiar(t, w)
+	connectTo(t, l.host, v.Addrs()[0])
+	for deadline := time.Now().Add(30 * time.Second); len(l.topic.ListPeers()) == 0 && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go l.run(ctx, t, w)
+	// The verifier follows the liar's gossip while it is complete.
+	st, _ := w.rpc.Status(ctx)
+	following := st.SyncInfo.LatestBlockHeight + 2
+	for deadline := time.Now().Add(60 * time.Second); v.Status().VerifiedThrough < following && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got := v.Status().VerifiedThrough; got < following {
+		t.Fatalf("not following the gossip: verified through %d, want %d", got, following)
+	}
+
+	l.drop.Store(&key)
+	revokedAt := w.revoke(t, id)
+	nodetest.WaitHeight(ctx, t, w.e.URL, revokedAt+5)
+	for deadline := time.Now().Add(60 * time.Second); v.GossipScore(l.host.ID()) >= 0 && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+	}
+	s := v.Status()
+	if s.VerifiedThrough != revokedAt-1 || s.Incomplete == nil || s.Incomplete.Height != revokedAt+1 {
+		t.Fatalf("status %+v: want stuck before update %d", s, revokedAt+1)
+	}
+	if sc := v.GossipScore(l.host.ID()); sc >= 0 {
+		t.Errorf("the omitting peer's gossip score is %v, want below zero", sc)
+	}
+}
