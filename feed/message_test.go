@@ -1,6 +1,7 @@
 package feed_test
 
 import (
+	"errors"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -59,4 +60,29 @@ func FuzzDecodeSyncResponse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A sync answer that breaks the protocol is an ErrBadAnswer (which counts
+// against the peer); a peer saying it cannot answer is not.
+func TestDecodeSyncResponseBadAnswers(t *testing.T) {
+	junk := []byte{0xff, 0xff, 0xff}
+	if _, _, err := feed.DecodeSyncResponse(junk); !errors.Is(err, feed.ErrBadAnswer) {
+		t.Errorf("junk: %v", err)
+	}
+	many := &feedpb.FeedSyncResponse{}
+	for i := 0; i <= feed.MaxSyncUpdates; i++ {
+		many.Updates = append(many.Updates, &feedpb.FeedUpdate{ChainId: "c", Height: int64(i + 1)})
+	}
+	b, _ := proto.Marshal(many)
+	if _, _, err := feed.DecodeSyncResponse(b); !errors.Is(err, feed.ErrBadAnswer) {
+		t.Errorf("too many updates: %v", err)
+	}
+	b, _ = proto.Marshal(&feedpb.FeedSyncResponse{Updates: []*feedpb.FeedUpdate{{ChainId: "c", Height: 1}}})
+	if _, _, err := feed.DecodeSyncResponse(b); !errors.Is(err, feed.ErrBadAnswer) {
+		t.Errorf("malformed update: %v", err)
+	}
+	b, _ = proto.Marshal(&feedpb.FeedSyncResponse{Error: "busy", Latest: 9})
+	if _, latest, err := feed.DecodeSyncResponse(b); err == nil || errors.Is(err, feed.ErrBadAnswer) || latest != 9 {
+		t.Errorf("a refusal: %v, latest %d", err, latest)
+	}
 }
