@@ -44,6 +44,8 @@ type Options struct {
 	ObserverNodeIDs []string
 	// Metrics; nil disables them.
 	Metrics *Metrics
+	// Snapshots configure state-sync snapshots (snapshot.go).
+	Snapshots SnapshotOptions
 }
 
 // App is the idledger ABCI application.
@@ -66,6 +68,8 @@ type App struct {
 	check *overlay
 	// retainHeight is what Commit tells CometBFT it may prune below.
 	retainHeight int64
+	// snaps takes, serves and restores state-sync snapshots.
+	snaps *snapshotter
 }
 
 var _ abci.Application = (*App)(nil)
@@ -107,6 +111,7 @@ func New(opts Options) (*App, error) {
 		txs:     memo.New[[32]byte, *chain.Tx](opts.TxCache),
 		opts:    opts,
 		metrics: opts.Metrics,
+		snaps:   newSnapshotter(opts.Snapshots, opts.Logger.With("module", "snapshots")),
 	}
 	if err := a.loadCommitted(); err != nil {
 		db.Close()
@@ -117,6 +122,7 @@ func New(opts Options) (*App, error) {
 
 // Close closes the state database.
 func (a *App) Close() error {
+	a.snaps.wait()
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.db.Close()
@@ -321,6 +327,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 	} else {
 		a.retainHeight = 0
 	}
+	a.retainHeight = a.snaps.retainFloor(req.Height, a.retainHeight)
 	res.AppHash = a.tree.WorkingHash()
 	a.metrics.Height.Set(float64(req.Height))
 	return res, nil
@@ -376,6 +383,7 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit
 	if err := a.loadCommitted(); err != nil {
 		panic(err.Error())
 	}
+	a.maybeSnapshot(v)
 	return &abci.ResponseCommit{RetainHeight: a.retainHeight}, nil
 }
 
@@ -406,12 +414,12 @@ func (a *App) peerAllowed(id string) bool {
 	if a.committed == nil {
 		return true // before genesis there is nobody to tell apart
 	}
+	// Any member's registered node may peer: validators' nodes, and full
+	// nodes (a member that joined by state sync, a replica for queries).
 	for _, m := range chain.Members(readStore{a.committed}) {
-		if chain.HasRole(m, chain.RoleValidator) {
-			for _, n := range m.NodeIds {
-				if n == id {
-					return true
-				}
+		for _, n := range m.NodeIds {
+			if n == id {
+				return true
 			}
 		}
 	}

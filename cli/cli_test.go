@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/idledger/idledger/cli"
+	"github.com/idledger/idledger/internal/testutil"
 	"github.com/idledger/idledger/node/nodetest"
 )
 
@@ -58,7 +59,7 @@ func refused(t *testing.T, want string, args ...string) {
 func startNode(t *testing.T, home, url string) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	done := make(chan int, 1)
 	go func() { done <- cli.Main(ctx, []string{"start", "--home", home}, &logs, &logs) }()
 	var once sync.Once
@@ -68,7 +69,7 @@ func startNode(t *testing.T, home, url string) (stop func()) {
 			select {
 			case code := <-done:
 				if code != cli.ExitOK {
-					t.Errorf("idledger start: exit %d\n%s", code, logs.tail(40))
+					t.Errorf("idledger start: exit %d\n%s", code, logs.TailLines(40))
 				}
 			case <-time.After(30 * time.Second):
 				t.Errorf("idledger start did not stop within 30s")
@@ -80,32 +81,11 @@ func startNode(t *testing.T, home, url string) (stop func()) {
 	defer wcancel()
 	select {
 	case code := <-done:
-		t.Fatalf("idledger start exited with %d:\n%s", code, logs.tail(40))
+		t.Fatalf("idledger start exited with %d:\n%s", code, logs.TailLines(40))
 	default:
 	}
 	nodetest.WaitHeight(wctx, t, url, 1)
 	return stop
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) tail(n int) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	lines := strings.Split(s.b.String(), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
 
 type statusJSON struct {

@@ -283,23 +283,37 @@ func newProposeAddMemberCommand(g *govFlags) *cobra.Command {
 	var (
 		id, name, pubKey, pubKeyFile, roles string
 		nodeIDs                             []string
+		fromRequest                         string
 	)
 	cmd := &cobra.Command{
-		Use:   "add-member --id ID (--pub-key KEY | --pub-key-file FILE) --roles R,... [--node-id ID...]",
+		Use:   "add-member (--from-request NAME.json | --id ID (--pub-key KEY | --pub-key-file FILE) --roles R,... [--node-id ID...])",
 		Short: "Propose a new member organisation",
 		Long: `Add-member proposes a new member: its ID (1-32 of a-z 0-9 -), its ed25519
 key (--pub-key in base64 or hex, or --pub-key-file: a PEM PUBLIC KEY, or the
 member's own member_key.pem, of which only the public half is used), its
 roles (governor, attester, revoker, validator) and the CometBFT node IDs it
-runs (40 hex digits; idledger init prints them). Only the nodes of members
-with the validator role may peer with the network.
+runs (40 hex digits; idledger init prints them). Every member's registered
+nodes may peer with the network: validators, and full nodes.
 
 Example:
 
   idledger gov propose add-member --id bank-a --pub-key-file bank-a.pub.pem \
-      --roles attester,revoker --member-key gov_key.pem`,
+      --roles attester,revoker --member-key gov_key.pem
+
+With --from-request the member comes from its organisation's join request
+(idledger genesis join-request): its ID, name, key, roles, node ID and p2p
+address, after the request's signature is checked.
+
+  idledger gov propose add-member --from-request bank-b.json --member-key gov_key.pem`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if fromRequest != "" {
+				build, err := addMemberFromRequest(cmd, fromRequest)
+				if err != nil {
+					return err
+				}
+				return propose(cmd, g, build)
+			}
 			if err := requireFlags(cmd, "id", "roles"); err != nil {
 				return err
 			}
@@ -331,6 +345,7 @@ Example:
 	f.StringVar(&pubKeyFile, "pub-key-file", "", "a file with its key: PEM PUBLIC KEY, its member_key.pem, or base64/hex")
 	f.StringVar(&roles, "roles", "", "comma-separated roles: governor, attester, revoker, validator (required)")
 	f.StringArrayVar(&nodeIDs, "node-id", nil, "a CometBFT node ID it runs (repeatable)")
+	f.StringVar(&fromRequest, "from-request", "", "take the member from this join request file (idledger genesis join-request)")
 	return cmd
 }
 

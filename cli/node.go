@@ -17,11 +17,12 @@ func newInitCommand() *cobra.Command {
 		opts   node.InitOptions
 		cfg    node.ConfigOptions
 		peers  string
+		appCfg = node.DefaultAppConfig()
 		output *output
 	)
 	cmd := &cobra.Command{
-		Use:   "init --chain-id ID --anchor CA.pem [flags]",
-		Short: "Make a single-validator node home",
+		Use:   "init --chain-id ID (--anchor CA.pem | --keys-only --member ID) [flags]",
+		Short: "Make a node home: a single-validator chain, or keys for a genesis ceremony",
 		Long: `Init makes a node home with CometBFT's layout:
 
   HOME/config/config.toml              RPC and p2p on 127.0.0.1, peers filtered by the chain
@@ -37,6 +38,14 @@ are the JPKI root CA certificates given with --anchor (PEM); each one's kind,
 user-authentication or digital-signature, is read from the certificate. At
 least one user-authentication CA is needed.
 
+With --keys-only, init makes the keys (node, consensus, member), config.toml
+and app.toml, and no genesis: the start of a genesis ceremony with other
+organisations, or of joining a running network. See "idledger genesis
+--help" and "idledger join --help".
+
+Every home takes a state-sync snapshot every --snapshot-interval heights
+(HOME/config/app.toml), so that new nodes can join by state sync.
+
 Init refuses a home that already holds a node.
 
 Examples:
@@ -46,15 +55,27 @@ Examples:
 
   # production-like: the J-LIS user-authentication root, your member ID
   idledger init --home /var/lib/idledger --chain-id jp-attest-1 \
-      --anchor jpki-auth-ca-2023.pem --member acme-bank --member-name "ACME Bank"`,
+      --anchor jpki-auth-ca-2023.pem --member acme-bank --member-name "ACME Bank"
+
+  # one organisation's part of a genesis ceremony
+  idledger init --home bank-a --keys-only --member bank-a --chain-id jp-attest-1 \
+      --p2p-addr 10.0.0.1:26656 --rpc-addr 10.0.0.1:26657`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := output.check(); err != nil {
 				return err
 			}
-			if err := requireFlags(cmd, "chain-id", "anchor"); err != nil {
+			if opts.KeysOnly {
+				if err := requireFlags(cmd, "chain-id", "member"); err != nil {
+					return err
+				}
+				if cmd.Flags().Changed("anchor") {
+					return usagef("--keys-only makes no genesis: give the anchors to idledger genesis assemble")
+				}
+			} else if err := requireFlags(cmd, "chain-id", "anchor"); err != nil {
 				return err
 			}
+			opts.App = &appCfg
 			if peers != "" {
 				cfg.PersistentPeers = strings.Split(peers, ",")
 			}
@@ -62,6 +83,16 @@ Examples:
 			res, err := node.Init(opts)
 			if err != nil {
 				return err
+			}
+			if opts.KeysOnly {
+				return output.print(cmd.OutOrStdout(), res, func(w io.Writer) {
+					fmt.Fprintf(w, "Made the keys and config of node home %s (no genesis yet)\n", res.Home)
+					fmt.Fprintf(w, "  chain ID:       %s\n", res.ChainID)
+					fmt.Fprintf(w, "  node ID:        %s\n", res.NodeID)
+					fmt.Fprintf(w, "  member:         %s\n", res.MemberID)
+					fmt.Fprintf(w, "  member key:     %s (keep it secret)\n", res.MemberKeyFile)
+					fmt.Fprintf(w, "Next: idledger genesis join-request --home %s > %s.json\n", res.Home, res.MemberID)
+				})
 			}
 			return output.print(cmd.OutOrStdout(), res, func(w io.Writer) {
 				fmt.Fprintf(w, "Initialized node home %s\n", res.Home)
@@ -91,6 +122,9 @@ Examples:
 	f.BoolVar(&cfg.Fast, "fast", false, "short consensus timeouts (a block every ~250ms) for tests and local testnets")
 	f.StringVar(&cfg.LogLevel, "log-level", "", "CometBFT log level, e.g. info or \"consensus:info,*:error\" (default info)")
 	f.StringVar(&cfg.LogFormat, "log-format", "", "log format: plain or json (default plain)")
+	f.BoolVar(&opts.KeysOnly, "keys-only", false, "make the keys and config only, no genesis (genesis ceremony, joining)")
+	f.Int64Var(&appCfg.SnapshotInterval, "snapshot-interval", node.DefaultSnapshotInterval, "take a state-sync snapshot every N heights (0: never)")
+	f.Uint32Var(&appCfg.SnapshotKeepRecent, "snapshot-keep-recent", node.DefaultSnapshotKeepRecent, "how many snapshots to keep")
 	output = addOutputFlag(cmd)
 	return cmd
 }

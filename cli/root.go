@@ -68,6 +68,8 @@ Try it on one machine:
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(
 		newInitCommand(),
+		newGenesisCommand(),
+		newJoinCommand(),
 		newStartCommand(),
 		newCACommand(),
 		newAttestCommand(),

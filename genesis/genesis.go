@@ -43,6 +43,10 @@ type Member struct {
 	// ValidatorKeys are the ed25519 consensus keys of this member's genesis
 	// validators, so that governance can later change their power.
 	ValidatorKeys [][]byte `json:"validator_keys,omitempty"`
+	// P2PAddress is the host:port where the member's node listens for
+	// peers, from its join request; genesis install makes it a persistent
+	// peer of every other member's node.
+	P2PAddress string `json:"p2p_address,omitempty"`
 }
 
 // ValidatorMember names the member whose validator key pub is, or "".
@@ -147,6 +151,11 @@ func (s *AppState) Validate() error {
 		if chain.HasRole(m, chain.RoleGovernor) {
 			governors++
 		}
+		if a := s.Members[i].P2PAddress; a != "" {
+			if err := CheckHostPort(a); err != nil {
+				bad(f+".p2p_address", "%q: %v", a, err)
+			}
+		}
 		for j, k := range s.Members[i].ValidatorKeys {
 			if len(k) != 32 {
 				bad(fmt.Sprintf("%s.validator_keys[%d]", f, j), "want a 32-byte ed25519 consensus key, got %d bytes", len(k))
@@ -206,7 +215,7 @@ func (s *AppState) Chain() *chain.Genesis {
 		slices.Sort(roles)
 		nodes := slices.Clone(m.NodeIDs)
 		slices.Sort(nodes)
-		g.Members = append(g.Members, &chainpb.Member{Id: m.ID, Name: m.Name, PubKey: m.PubKey, Roles: roles, NodeIds: nodes})
+		g.Members = append(g.Members, &chainpb.Member{Id: m.ID, Name: m.Name, PubKey: m.PubKey, Roles: roles, NodeIds: nodes, P2PAddress: m.P2PAddress})
 	}
 	for _, a := range s.Anchors {
 		g.Anchors = append(g.Anchors, &chainpb.TrustAnchor{Kind: a.Kind, Certificate: a.Certificate})

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+
+	"github.com/idledger/idledger/signer"
 )
 
 // AID is the JPKI applet's application identifier.
@@ -58,33 +60,21 @@ func ParseToken(b []byte) Token {
 	return TokenUnknown
 }
 
-// Errors of the applet flow. Test them with errors.Is.
+// Errors of the applet flow. Test them with errors.Is. A blocked PIN is
+// signer.ErrPINBlocked, a wrong PIN a *signer.PluginError with
+// signer.CodeWrongPIN and the tries left, a card that left the reader
+// signer.ErrCardRemoved (returned by transports): the signer plugin
+// protocol's own errors, not copies.
 var (
 	// ErrNoApplet: the card answers but holds no JPKI applet.
 	ErrNoApplet = errors.New("gpse: no JPKI applet on this card")
 	// ErrPINRequired: the operation needs the PIN verified first (69 82).
 	ErrPINRequired = errors.New("gpse: the PIN must be verified first")
-	// ErrPINBlocked: the user-authentication PIN is blocked (69 83, 69 84,
-	// 63 C0). Only the municipality can reset it.
-	ErrPINBlocked = errors.New("gpse: the user-authentication PIN is blocked")
 	// ErrPINFormat: the PIN given is not 4 digits; nothing was sent.
 	ErrPINFormat = errors.New("gpse: the user-authentication PIN is 4 digits")
 	// ErrNotDigestInfo: the data to sign is not a DER SHA-256 DigestInfo.
 	ErrNotDigestInfo = errors.New("gpse: not a SHA-256 DigestInfo")
-	// ErrCardRemoved: the card or phone left the reader (returned by
-	// transports).
-	ErrCardRemoved = errors.New("gpse: the card was removed")
 )
-
-// WrongPINError is returned for a wrong PIN (63 Cx, x > 0).
-type WrongPINError struct{ TriesLeft int }
-
-func (e *WrongPINError) Error() string {
-	if e.TriesLeft == 1 {
-		return "gpse: wrong PIN, 1 try left"
-	}
-	return fmt.Sprintf("gpse: wrong PIN, %d tries left", e.TriesLeft)
-}
 
 // Transport sends one APDU and returns the response.
 type Transport interface {
@@ -122,46 +112,78 @@ func Select(t Transport) (*Applet, error) {
 // Token returns what holds the applet.
 func (a *Applet) Token() Token { return a.token }
 
-// do transmits c, following 61 xx (GET RESPONSE) and 6C xx (wrong Le).
+// Bounds on what a card may make the plugin do for one command: a hostile
+// or broken card (or emulator) must not keep it looping or buffering.
+const (
+	// maxWrongLe is how often a command is re-sent with the Le a 6C xx
+	// answer names. ISO 7816-4 expects one re-send; a second 6C xx means
+	// the card is not following its own advice.
+	maxWrongLe = 1
+	// maxGetResponse bounds the GET RESPONSE rounds that 61 xx asks for.
+	maxGetResponse = 16
+	// maxResponseData bounds the data of one command's response, GET
+	// RESPONSE rounds included. No command here expects more than 256
+	// bytes (a 2048-bit signature, a READ BINARY of at most 256).
+	maxResponseData = 1024
+)
+
+// ErrCardLoops is returned when the card keeps answering 6C xx or 61 xx
+// past the bounds above, or sends more response data than any command here
+// can need.
+var ErrCardLoops = errors.New("gpse: the card keeps asking for the command again or sends too much data")
+
+// do transmits c, following 6C xx (wrong Le: re-send once with Le = xx)
+// and 61 xx (more data: GET RESPONSE), each a bounded number of times.
 func (a *Applet) do(op string, c Command) (Response, error) {
-	apdu, err := c.Bytes()
-	if err != nil {
-		return Response{}, err
-	}
-	raw, err := a.t.Transmit(apdu)
-	clear(apdu) // a VERIFY's APDU holds the PIN
-	if err != nil {
-		return Response{}, fmt.Errorf("gpse: %s: %w", op, err)
-	}
-	r, err := ParseResponse(raw)
-	if err != nil {
-		return Response{}, fmt.Errorf("gpse: %s: %w", op, err)
-	}
-	if r.SW&0xFF00 == 0x6C00 && c.Ne > 0 && len(c.Data) == 0 {
-		ne := int(r.SW & 0xFF)
-		if ne == 0 {
-			ne = 256
+	var r Response
+	for wrongLe := 0; ; wrongLe++ {
+		apdu, err := c.Bytes()
+		if err != nil {
+			return Response{}, err
 		}
-		c.Ne = ne
-		return a.do(op, c)
+		raw, err := a.t.Transmit(apdu)
+		clear(apdu) // a VERIFY's APDU holds the PIN
+		if err != nil {
+			return Response{}, fmt.Errorf("gpse: %s: %w", op, err)
+		}
+		if r, err = ParseResponse(raw); err != nil {
+			return Response{}, fmt.Errorf("gpse: %s: %w", op, err)
+		}
+		if r.SW&0xFF00 != 0x6C00 || c.Ne == 0 || len(c.Data) > 0 {
+			break
+		}
+		if wrongLe == maxWrongLe {
+			return Response{}, fmt.Errorf("%w: %s: status %04X after %d re-sends with the Le it asked for", ErrCardLoops, op, r.SW, maxWrongLe)
+		}
+		c.Ne = leOf(r.SW)
 	}
 	data := r.Data
-	for i := 0; r.SW&0xFF00 == 0x6100 && i < 64; i++ {
-		ne := int(r.SW & 0xFF)
-		if ne == 0 {
-			ne = 256
+	for i := 0; r.SW&0xFF00 == 0x6100; i++ {
+		if i == maxGetResponse {
+			return Response{}, fmt.Errorf("%w: %s: still 61 xx after %d GET RESPONSE", ErrCardLoops, op, maxGetResponse)
 		}
-		raw, err := a.t.Transmit([]byte{0x00, 0xC0, 0x00, 0x00, byte(ne)})
+		raw, err := a.t.Transmit([]byte{0x00, 0xC0, 0x00, 0x00, byte(leOf(r.SW))})
 		if err != nil {
 			return Response{}, fmt.Errorf("gpse: %s: GET RESPONSE: %w", op, err)
 		}
 		if r, err = ParseResponse(raw); err != nil {
 			return Response{}, fmt.Errorf("gpse: %s: GET RESPONSE: %w", op, err)
 		}
+		if len(data)+len(r.Data) > maxResponseData {
+			return Response{}, fmt.Errorf("%w: %s: more than %d bytes of response data", ErrCardLoops, op, maxResponseData)
+		}
 		data = append(data, r.Data...)
 	}
 	r.Data = data
 	return r, nil
+}
+
+// leOf is the length a 6C xx or 61 xx status word names; xx = 00 means 256.
+func leOf(sw uint16) int {
+	if n := int(sw & 0xFF); n != 0 {
+		return n
+	}
+	return 256
 }
 
 // selectEF selects an elementary file of the applet.
@@ -283,7 +305,7 @@ func (a *Applet) TriesLeft() (tries int, verified bool, err error) {
 	case r.SW == 0x9000:
 		return -1, true, nil
 	case r.SW == 0x63C0 || r.SW == 0x6983 || r.SW == 0x6984:
-		return 0, false, ErrPINBlocked
+		return 0, false, signer.ErrPINBlocked
 	case r.SW&0xFFF0 == 0x63C0:
 		return int(r.SW & 0x0F), false, nil
 	}
@@ -313,9 +335,11 @@ func (a *Applet) VerifyPIN(pin []byte) error {
 	case r.SW == 0x9000:
 		return nil
 	case r.SW == 0x63C0 || r.SW == 0x6983 || r.SW == 0x6984:
-		return ErrPINBlocked
+		return signer.ErrPINBlocked
 	case r.SW&0xFFF0 == 0x63C0:
-		return &WrongPINError{TriesLeft: int(r.SW & 0x0F)}
+		tries := int(r.SW & 0x0F)
+		return &signer.PluginError{Code: signer.CodeWrongPIN, TriesLeft: tries,
+			Message: fmt.Sprintf("wrong PIN, %d %s left", tries, plural(tries, "try", "tries"))}
 	}
 	return &StatusError{"VERIFY", r.SW}
 }

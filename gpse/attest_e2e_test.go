@@ -6,7 +6,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/idledger/idledger/cli"
 	"github.com/idledger/idledger/jpkiemu"
@@ -32,7 +36,15 @@ func TestPCSCAttestToChain(t *testing.T) {
 	}
 	s.insert(t, 0, card, nil)
 	env.Start(t)
+	// Start waits for height 1 in the block store, which CometBFT saves
+	// before the app commits it: a query right then can find "no state
+	// yet". Height 2 means block 1 is committed.
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	nodetest.WaitHeight(ctx, t, env.URL, 2)
 	t.Setenv("IDLEDGER_PIN", "1234")
+	dump := filepath.Join(t.TempDir(), "plugin-environ")
+	t.Setenv(envEnvDump, dump)
 
 	run := func(args ...string) []byte {
 		t.Helper()
@@ -54,6 +66,18 @@ func TestPCSCAttestToChain(t *testing.T) {
 	}
 	if card.Signatures() != 1 {
 		t.Fatalf("the card made %d signatures, want 1", card.Signatures())
+	}
+	// The PIN from IDLEDGER_PIN reached the phone (it signed, and a
+	// GP-SE signs only after VERIFY) over the plugin protocol, not
+	// through the plugin's environment, which /proc/PID/environ shows.
+	environ, err := os.ReadFile(dump)
+	if err != nil {
+		t.Fatalf("the plugin did not dump its environment: %v", err)
+	}
+	for _, kv := range strings.Split(string(environ), "\x00") {
+		if name, value, _ := strings.Cut(kv, "="); name == "IDLEDGER_PIN" || value == "1234" {
+			t.Errorf("the plugin's environment holds the PIN in %s", name)
+		}
 	}
 	var st struct {
 		State    string `json:"state"`

@@ -13,13 +13,9 @@ import (
 	"bytes"
 	"context"
 	"crypto"
-	"crypto/rand"
 	"crypto/rsa"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"fmt"
-	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -31,6 +27,7 @@ import (
 	"time"
 
 	"github.com/idledger/idledger/gpse"
+	"github.com/idledger/idledger/internal/testutil"
 	"github.com/idledger/idledger/jpkiemu"
 	"github.com/idledger/idledger/signer"
 )
@@ -38,6 +35,7 @@ import (
 const (
 	envHelperRun  = "IDLEDGER_TEST_PCSCD_RUN"
 	envHelperConf = "IDLEDGER_TEST_PCSCD_CONF"
+	envEnvDump    = "IDLEDGER_TEST_PLUGIN_ENV_DUMP"
 	vpcdDriver    = "/usr/lib/pcsc/drivers/serial/libifdvpcd.so"
 	reader0       = "Virtual PCD 00 00"
 	reader1       = "Virtual PCD 00 01"
@@ -46,7 +44,13 @@ const (
 func TestMain(m *testing.M) {
 	switch {
 	case filepath.Base(os.Args[0]) == "idledger-signer-gpse":
-		// The test binary as the plugin, run by signer.OpenPlugin.
+		// The test binary as the plugin, run by signer.OpenPlugin. With
+		// envEnvDump set it first saves its /proc/self/environ there.
+		if dump := os.Getenv(envEnvDump); dump != "" {
+			if b, err := os.ReadFile("/proc/self/environ"); err == nil {
+				os.WriteFile(dump, b, 0o600)
+			}
+		}
 		os.Exit(gpse.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	case os.Getenv(envHelperRun) != "":
 		os.Exit(pcscdHelper())
@@ -84,7 +88,7 @@ type stack struct {
 	once    sync.Once
 	err     error
 	cmd     *exec.Cmd
-	log     *syncBuffer
+	log     *testutil.SyncBuffer
 	port    int
 	dir     string
 	binDir  string
@@ -92,23 +96,6 @@ type stack struct {
 }
 
 var theStack stack
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // missingPCSC says what is missing for the real stack, or "".
 func missingPCSC() string {
@@ -155,16 +142,9 @@ func requireStack(t *testing.T) *stack {
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("pcscd log (tail):\n%s", tail(s.log.String(), 3000))
+			t.Logf("pcscd log (tail):\n%s", s.log.TailBytes(3000))
 		}
 	})
-	return s
-}
-
-func tail(s string, n int) string {
-	if len(s) > n {
-		return "…" + s[len(s)-n:]
-	}
 	return s
 }
 
@@ -191,7 +171,7 @@ func freePortPair() (int, error) {
 }
 
 func (s *stack) start() error {
-	s.log = &syncBuffer{}
+	s.log = &testutil.SyncBuffer{}
 	dir, err := os.MkdirTemp("", "idledger-pcsc-")
 	if err != nil {
 		return err
@@ -313,31 +293,13 @@ func (s *stack) waitPresence(t *testing.T, slot int, present bool) {
 	}
 }
 
-type e2eHolder struct {
-	key  *rsa.PrivateKey
-	cert []byte
-}
-
-func newHolder(t *testing.T, cn string) e2eHolder {
+func newHolder(t *testing.T, cn string) holder {
 	t.Helper()
-	if cn == "holder1" {
-		h := testHolder(t)
-		return e2eHolder{h.key, h.cert}
-	}
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(43), Subject: pkix.Name{Country: []string{"JP"}, CommonName: cn},
-		NotBefore: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), NotAfter: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e2eHolder{k, der}
+	k, cert := testutil.Holder(cn)
+	return holder{key: k, cert: cert}
 }
 
-func emuCard(t *testing.T, h e2eHolder, phone bool) *jpkiemu.Card {
+func emuCard(t *testing.T, h holder, phone bool) *jpkiemu.Card {
 	t.Helper()
 	c, err := jpkiemu.New(jpkiemu.Options{Key: h.key, CertDER: h.cert, PIN: []byte("1234"), GPSE: phone})
 	if err != nil {
@@ -368,7 +330,7 @@ func (u *countingUI) Message(text string) error {
 	return nil
 }
 
-func openGPSE(t *testing.T, ui signer.PluginUI, stderr *syncBuffer) *signer.PluginSigner {
+func openGPSE(t *testing.T, ui signer.PluginUI, stderr *testutil.SyncBuffer) *signer.PluginSigner {
 	t.Helper()
 	p, err := signer.OpenPlugin("gpse", signer.PluginOptions{UI: ui, Timeout: 30 * time.Second, Stderr: stderr})
 	if err != nil {
@@ -377,7 +339,7 @@ func openGPSE(t *testing.T, ui signer.PluginUI, stderr *syncBuffer) *signer.Plug
 	t.Cleanup(func() {
 		p.Close()
 		if t.Failed() {
-			t.Logf("plugin stderr:\n%s", tail(stderr.String(), 4000))
+			t.Logf("plugin stderr:\n%s", stderr.TailBytes(4000))
 		}
 	})
 	return p
@@ -389,7 +351,7 @@ func TestPCSCCardCertificateAndSign(t *testing.T) {
 	card := emuCard(t, h, false)
 	s.insert(t, 0, card, nil)
 	t.Setenv("IDLEDGER_SIGNER_DEBUG", "1") // and check no PIN leaks
-	var stderr syncBuffer
+	var stderr testutil.SyncBuffer
 	ui := &countingUI{pin: "1234"}
 	p := openGPSE(t, ui, &stderr)
 	ctx := context.Background()
@@ -427,7 +389,7 @@ func TestPCSCPhoneNeedsPINForCertificate(t *testing.T) {
 	phone := emuCard(t, h, true)
 	s.insert(t, 0, phone, nil)
 	ui := &countingUI{pin: "1234"}
-	p := openGPSE(t, ui, &syncBuffer{})
+	p := openGPSE(t, ui, &testutil.SyncBuffer{})
 	cert, err := p.Certificate(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -453,7 +415,7 @@ func TestPCSCWrongPIN(t *testing.T) {
 	card := emuCard(t, newHolder(t, "holder1"), false)
 	s.insert(t, 0, card, nil)
 	ui := &countingUI{pin: "9999"}
-	p := openGPSE(t, ui, &syncBuffer{})
+	p := openGPSE(t, ui, &testutil.SyncBuffer{})
 	di, _ := digestInfo("x")
 	_, err := p.SignDigestInfo(context.Background(), di)
 	if !errors.Is(err, signer.ErrWrongPIN) || !strings.Contains(err.Error(), "wrong PIN, 2 tries left") {
@@ -481,7 +443,7 @@ func TestPCSCBlockedPIN(t *testing.T) {
 	card.Reset()
 	s.insert(t, 0, card, nil)
 	ui := &countingUI{pin: "1234"}
-	p := openGPSE(t, ui, &syncBuffer{})
+	p := openGPSE(t, ui, &testutil.SyncBuffer{})
 	di, _ := digestInfo("x")
 	_, err = p.SignDigestInfo(context.Background(), di)
 	if !errors.Is(err, signer.ErrPINBlocked) || !strings.Contains(err.Error(), "blocked") {
@@ -494,7 +456,7 @@ func TestPCSCBlockedPIN(t *testing.T) {
 
 func TestPCSCNoCard(t *testing.T) {
 	requireStack(t)
-	p := openGPSE(t, &countingUI{pin: "1234"}, &syncBuffer{})
+	p := openGPSE(t, &countingUI{pin: "1234"}, &testutil.SyncBuffer{})
 	_, err := p.Certificate(context.Background())
 	if !errors.Is(err, signer.ErrNoCard) || !strings.Contains(err.Error(), reader0) {
 		t.Fatalf("got %v", err)
@@ -504,7 +466,7 @@ func TestPCSCNoCard(t *testing.T) {
 func TestPCSCNoPCSCD(t *testing.T) {
 	requireStack(t)
 	t.Setenv("PCSCLITE_CSOCK_NAME", filepath.Join(t.TempDir(), "nothing-here"))
-	p := openGPSE(t, &countingUI{pin: "1234"}, &syncBuffer{})
+	p := openGPSE(t, &countingUI{pin: "1234"}, &testutil.SyncBuffer{})
 	_, err := p.Certificate(context.Background())
 	if !errors.Is(err, signer.ErrNoReader) || !strings.Contains(err.Error(), "pcscd") {
 		t.Fatalf("got %v", err)
@@ -516,7 +478,7 @@ func TestPCSCCardRemovedMidSignature(t *testing.T) {
 	card := emuCard(t, newHolder(t, "holder1"), false)
 	s.insert(t, 0, card, func(apdu []byte) bool { return len(apdu) > 1 && apdu[1] == 0x2A })
 	ui := &countingUI{pin: "1234"}
-	p := openGPSE(t, ui, &syncBuffer{})
+	p := openGPSE(t, ui, &testutil.SyncBuffer{})
 	di, _ := digestInfo("x")
 	_, err := p.SignDigestInfo(context.Background(), di)
 	if !errors.Is(err, signer.ErrCardRemoved) {
@@ -535,7 +497,7 @@ func TestPCSCTwoReaders(t *testing.T) {
 	s.insert(t, 1, phone, nil)
 
 	// Default: the first reader holding a JPKI applet.
-	p := openGPSE(t, &countingUI{pin: "1234"}, &syncBuffer{})
+	p := openGPSE(t, &countingUI{pin: "1234"}, &testutil.SyncBuffer{})
 	cert, err := p.Certificate(context.Background())
 	if err != nil || !bytes.Equal(cert, h1.cert) {
 		t.Fatalf("default reader: %v, holder1's certificate=%v", err, bytes.Equal(cert, h1.cert))
@@ -545,7 +507,7 @@ func TestPCSCTwoReaders(t *testing.T) {
 	// The reader named by IDLEDGER_GPSE_READER (the plugin's --reader).
 	t.Setenv("IDLEDGER_GPSE_READER", reader1)
 	ui := &countingUI{pin: "1234"}
-	p = openGPSE(t, ui, &syncBuffer{})
+	p = openGPSE(t, ui, &testutil.SyncBuffer{})
 	cert, err = p.Certificate(context.Background())
 	if err != nil || !bytes.Equal(cert, h2.cert) {
 		t.Fatalf("reader 1: %v, holder2's certificate=%v", err, bytes.Equal(cert, h2.cert))

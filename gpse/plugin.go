@@ -96,7 +96,7 @@ func (p *Plugin) open() (*session, error) {
 		return nil, err
 	}
 	if len(readers) == 0 {
-		return nil, &signer.PluginError{Code: "no_reader", Message: "no smart card reader found: plug in a USB or NFC reader (and check that pcscd is running)", TriesLeft: -1}
+		return nil, &signer.PluginError{Code: signer.CodeNoReader, Message: "no smart card reader found: plug in a USB or NFC reader (and check that pcscd is running)", TriesLeft: -1}
 	}
 	candidates := readers
 	if p.Reader != "" {
@@ -107,7 +107,7 @@ func (p *Plugin) open() (*session, error) {
 			}
 		}
 		if candidates == nil {
-			return nil, &signer.PluginError{Code: "no_reader", Message: fmt.Sprintf("reader %q not found; readers: %s", p.Reader, strings.Join(readers, ", ")), TriesLeft: -1}
+			return nil, &signer.PluginError{Code: signer.CodeNoReader, Message: fmt.Sprintf("reader %q not found; readers: %s", p.Reader, strings.Join(readers, ", ")), TriesLeft: -1}
 		}
 	}
 	var empty, other []string
@@ -126,7 +126,7 @@ func (p *Plugin) open() (*session, error) {
 		if err != nil {
 			p.debugf("reader %q: %v", r, err)
 			conn.Close(false)
-			if errors.Is(err, ErrCardRemoved) {
+			if errors.Is(err, signer.ErrCardRemoved) {
 				empty = append(empty, r)
 			} else {
 				other = append(other, r)
@@ -145,7 +145,7 @@ func (p *Plugin) open() (*session, error) {
 	if len(other) > 0 {
 		msg = "no JPKI card or phone found"
 	}
-	return nil, &signer.PluginError{Code: "no_card", Message: fmt.Sprintf("%s (readers: %s)", msg, strings.Join(candidates, ", ")), TriesLeft: -1}
+	return nil, &signer.PluginError{Code: signer.CodeNoCard, Message: fmt.Sprintf("%s (readers: %s)", msg, strings.Join(candidates, ", ")), TriesLeft: -1}
 }
 
 // retry runs op on the session, once more on a fresh session if the card
@@ -157,7 +157,7 @@ func (p *Plugin) retry(op func(*session) ([]byte, error)) ([]byte, error) {
 			return nil, err
 		}
 		out, err := op(s)
-		if err != nil && (errors.Is(err, errCardReset) || errors.Is(err, ErrCardRemoved)) {
+		if err != nil && (errors.Is(err, errCardReset) || errors.Is(err, signer.ErrCardRemoved)) {
 			p.drop(false)
 			if errors.Is(err, errCardReset) && attempt == 0 {
 				continue
@@ -263,24 +263,20 @@ func pluginError(err error) error {
 	if errors.As(err, &pe) {
 		return err
 	}
-	var wrong *WrongPINError
 	switch {
-	case errors.As(err, &wrong):
-		return &signer.PluginError{Code: "wrong_pin", TriesLeft: wrong.TriesLeft,
-			Message: fmt.Sprintf("wrong PIN, %d %s left", wrong.TriesLeft, plural(wrong.TriesLeft, "try", "tries"))}
-	case errors.Is(err, ErrPINBlocked):
-		return &signer.PluginError{Code: "pin_blocked", TriesLeft: -1,
+	case errors.Is(err, signer.ErrPINBlocked):
+		return &signer.PluginError{Code: signer.CodePINBlocked, TriesLeft: -1,
 			Message: "the user-authentication PIN is blocked; it can only be reset at your municipality's office (no PIN was sent)"}
 	case errors.Is(err, ErrPINFormat):
-		return &signer.PluginError{Code: "bad_request", TriesLeft: -1, Message: "the user-authentication PIN is 4 digits; nothing was sent to the card"}
+		return &signer.PluginError{Code: signer.CodeBadRequest, TriesLeft: -1, Message: "the user-authentication PIN is 4 digits; nothing was sent to the card"}
 	case errors.Is(err, ErrNotDigestInfo):
-		return &signer.PluginError{Code: "bad_request", TriesLeft: -1, Message: "refusing to sign: not a SHA-256 DigestInfo"}
-	case errors.Is(err, ErrCardRemoved):
-		return &signer.PluginError{Code: "card_removed", TriesLeft: -1, Message: "the card or phone was removed from the reader: " + err.Error()}
+		return &signer.PluginError{Code: signer.CodeBadRequest, TriesLeft: -1, Message: "refusing to sign: not a SHA-256 DigestInfo"}
+	case errors.Is(err, signer.ErrCardRemoved):
+		return &signer.PluginError{Code: signer.CodeCardRemoved, TriesLeft: -1, Message: "the card or phone was removed from the reader: " + err.Error()}
 	case errors.Is(err, ErrNoService):
-		return &signer.PluginError{Code: "no_reader", TriesLeft: -1, Message: err.Error()}
+		return &signer.PluginError{Code: signer.CodeNoReader, TriesLeft: -1, Message: err.Error()}
 	}
-	return &signer.PluginError{Code: "internal", TriesLeft: -1, Message: err.Error()}
+	return &signer.PluginError{Code: signer.CodeInternal, TriesLeft: -1, Message: err.Error()}
 }
 
 // tracingTransport logs APDUs to the plugin's debug writer: headers and
@@ -359,7 +355,7 @@ func (c *pcscConn) Transmit(apdu []byte) ([]byte, error) {
 	if len(r) < 2 {
 		// vpcd, and some readers, report a card that vanished
 		// mid-command as an empty response.
-		return nil, fmt.Errorf("%w: the card gave no status word", ErrCardRemoved)
+		return nil, fmt.Errorf("%w: the card gave no status word", signer.ErrCardRemoved)
 	}
 	return r, nil
 }
@@ -382,7 +378,7 @@ func mapPCSC(err error) error {
 		return fmt.Errorf("%w: %v", ErrNoCardInReader, err)
 	case pcsc.ErrRemovedCard, pcsc.ErrReaderUnavailable, pcsc.ErrUnpoweredCard, pcsc.ErrUnresponsiveCard,
 		pcsc.ErrCommError, pcsc.ErrNotTransacted, pcsc.ErrCommDataLost, pcsc.ErrInvalidHandle:
-		return fmt.Errorf("%w: %v", ErrCardRemoved, err)
+		return fmt.Errorf("%w: %v", signer.ErrCardRemoved, err)
 	case pcsc.ErrResetCard:
 		return fmt.Errorf("%w: %v", errCardReset, err)
 	case pcsc.ErrNoService, pcsc.ErrServiceStopped:
@@ -436,7 +432,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	var h signer.PluginHandler
 	if backend == nil {
-		h = failing{err: &signer.PluginError{Code: "no_reader", TriesLeft: -1, Message: err.Error()}}
+		h = failing{err: &signer.PluginError{Code: signer.CodeNoReader, TriesLeft: -1, Message: err.Error()}}
 	} else {
 		p := &Plugin{Backend: backend, Reader: *reader, Debug: dbg}
 		defer p.Close()

@@ -4,19 +4,14 @@ import (
 	"bytes"
 	"context"
 	"crypto"
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
-	"math/big"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/idledger/idledger/gpse"
+	"github.com/idledger/idledger/internal/testutil"
 	"github.com/idledger/idledger/jpkiemu"
 	"github.com/idledger/idledger/signer"
 )
@@ -26,35 +21,13 @@ type holder struct {
 	cert []byte
 }
 
-var (
-	holderOnce sync.Once
-	theHolder  holder
-)
-
-// testHolder makes one RSA-2048 key and self-signed certificate per test
-// binary. (The chain's test CA is not needed here: the plugin does not
-// check the certificate, the chain does.)
+// testHolder is the holder of the in-process tests. (The chain's test CA
+// is not needed here: the plugin does not check the certificate, the chain
+// does.)
 func testHolder(t testing.TB) holder {
 	t.Helper()
-	holderOnce.Do(func() {
-		k, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			panic(err)
-		}
-		tmpl := &x509.Certificate{
-			SerialNumber: big.NewInt(42),
-			Subject:      pkix.Name{Country: []string{"JP"}, CommonName: "holder1"},
-			NotBefore:    time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC),
-			NotAfter:     time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC),
-			KeyUsage:     x509.KeyUsageDigitalSignature,
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
-		if err != nil {
-			panic(err)
-		}
-		theHolder = holder{key: k, cert: der}
-	})
-	return theHolder
+	k, cert := testutil.Holder("holder1")
+	return holder{key: k, cert: cert}
 }
 
 func newCard(t testing.TB, gpseToken bool) *jpkiemu.Card {
@@ -80,6 +53,8 @@ type memBackend struct {
 	// removeOn pulls the card when it returns true for an APDU.
 	removeOn func(apdu []byte) bool
 	removed  bool
+	// sent keeps every APDU slice as given to Transmit (not a copy).
+	sent [][]byte
 }
 
 func (b *memBackend) ListReaders() ([]string, error) { return b.readers, nil }
@@ -99,9 +74,10 @@ type memConn struct {
 }
 
 func (m *memConn) Transmit(apdu []byte) ([]byte, error) {
+	m.b.sent = append(m.b.sent, apdu)
 	if m.b.removed || (m.b.removeOn != nil && m.b.removeOn(apdu)) {
 		m.b.removed = true
-		return nil, gpse.ErrCardRemoved
+		return nil, signer.ErrCardRemoved
 	}
 	return m.c.Process(apdu), nil
 }
@@ -117,11 +93,14 @@ type fakeUI struct {
 	pin     string
 	prompts []string
 	msgs    []string
+	given   [][]byte // the PIN slices handed to the plugin
 }
 
 func (u *fakeUI) AskPIN(prompt string) ([]byte, error) {
 	u.prompts = append(u.prompts, prompt)
-	return []byte(u.pin), nil
+	b := []byte(u.pin)
+	u.given = append(u.given, b)
+	return b, nil
 }
 func (u *fakeUI) Confirm(prompt, yes, no string) (bool, error) { return true, nil }
 func (u *fakeUI) Message(text string) error {
@@ -172,6 +151,38 @@ func TestPluginCardAndPhone(t *testing.T) {
 			t.Fatalf("phone=%v: messages %q", phone, ui.msgs)
 		}
 		p.Close()
+	}
+}
+
+// TestPluginWipesPIN: after a signature, neither the PIN slice the UI
+// gave the plugin nor the VERIFY APDU that carried it to the card holds
+// the PIN any more.
+func TestPluginWipesPIN(t *testing.T) {
+	for _, pin := range []string{"1234", "9999"} { // right and wrong
+		b := &memBackend{readers: []string{"r1"}, cards: map[string]*jpkiemu.Card{"r1": newCard(t, false)}}
+		p := &gpse.Plugin{Backend: b}
+		ui := &fakeUI{pin: pin}
+		di, _ := digestInfo("wipe")
+		p.SignDigestInfo(context.Background(), ui, di)
+		p.Close()
+		if len(ui.given) != 1 {
+			t.Fatalf("PIN %s: asked %d times", pin, len(ui.given))
+		}
+		if !bytes.Equal(ui.given[0], make([]byte, 4)) {
+			t.Errorf("PIN %s: the plugin left the PIN slice as %q", pin, ui.given[0])
+		}
+		verifies := 0
+		for _, apdu := range b.sent {
+			if bytes.Contains(apdu, []byte(pin)) {
+				t.Errorf("PIN %s: APDU %X still holds the PIN", pin, apdu)
+			}
+			if len(apdu) == 9 {
+				verifies++
+			}
+		}
+		if verifies != 1 {
+			t.Errorf("PIN %s: %d VERIFY APDUs with data, want 1", pin, verifies)
+		}
 	}
 }
 

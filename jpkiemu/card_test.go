@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto"
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/binary"
@@ -12,25 +11,17 @@ import (
 	"io"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/idledger/idledger/internal/testutil"
 )
 
-var (
-	keyOnce sync.Once
-	testKey *rsa.PrivateKey
-)
+// testKey is the card's key, one per test binary.
+var testKey, _ = testutil.Holder("holder1")
 
 func newCard(t testing.TB, gpse bool) *Card {
 	t.Helper()
-	keyOnce.Do(func() {
-		k, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			panic(err)
-		}
-		testKey = k
-	})
 	// Any DER SEQUENCE stands for the certificate here.
 	cert := append([]byte{0x30, 0x82, 0x01, 0x2C}, bytes.Repeat([]byte{0xAB}, 300)...)
 	c, err := New(Options{Key: testKey, CertDER: cert, PIN: []byte("1234"), GPSE: gpse})
@@ -173,20 +164,40 @@ func TestGPSENeedsPINForCertificate(t *testing.T) {
 	run(t, c, []step{{selectAP, "9000"}, {selectCert, "9000"}, {"00 B0 00 00 04", "6982"}})
 }
 
+// FuzzProcess feeds each input, a sequence of APDUs, to a fresh card: no
+// state (tries counter, selection, verified PIN) is shared between inputs,
+// so a failure replays from its input alone. An input is a series of
+// length-prefixed APDUs: one length byte, then that many bytes (fewer at
+// the end of the input).
 func FuzzProcess(f *testing.F) {
-	for _, s := range []string{selectAP, selectTok, selectCert, verify1234, verifyTry, signAPDU(), "00 B0 00 00 00", "00", "80 2A 00 80 00 01 02"} {
-		f.Add(h(s))
-	}
-	c := newCard(f, true)
-	f.Fuzz(func(t *testing.T, apdu []byte) {
-		r := c.Process(apdu)
-		if len(r) < 2 || len(r) > 258 {
-			t.Fatalf("response of %d bytes", len(r))
+	seq := func(apdus ...string) []byte {
+		var b []byte
+		for _, a := range apdus {
+			x := h(a)
+			b = append(append(b, byte(len(x))), x...)
 		}
-		if c.TriesLeft() == 0 { // keep exploring past a block
-			c.mu.Lock()
-			c.tries = c.maxTries
-			c.mu.Unlock()
+		return b
+	}
+	for _, s := range []string{selectAP, selectTok, selectCert, verify1234, verifyTry, signAPDU(), "00 B0 00 00 00", "00", "80 2A 00 80 00 01 02"} {
+		f.Add(seq(s), false)
+		f.Add(seq(selectAP, s), true)
+	}
+	f.Add(seq(selectAP, selectCert, "00 B0 00 00 00", selectPIN, verify1234, selectCert, "00 B0 00 00 00"), true)
+	f.Add(seq(selectAP, selectPIN, verify9999, verify9999, verify9999, verifyTry, verify1234), false)
+	f.Add(seq(selectAP, selectPIN, verify1234, selectKey, signAPDU()), false)
+	f.Fuzz(func(t *testing.T, in []byte, phone bool) {
+		c := newCard(t, phone)
+		for len(in) > 0 {
+			n := min(int(in[0]), len(in)-1)
+			apdu := in[1 : 1+n]
+			in = in[1+n:]
+			r := c.Process(apdu)
+			if len(r) < 2 || len(r) > 258 {
+				t.Fatalf("APDU %X: response of %d bytes", apdu, len(r))
+			}
+			if tries := c.TriesLeft(); tries < 0 || tries > 3 {
+				t.Fatalf("APDU %X: tries counter %d", apdu, tries)
+			}
 		}
 	})
 }

@@ -15,6 +15,9 @@ import (
 	"github.com/cometbft/cometbft/lp2p"
 	cmtp2p "github.com/cometbft/cometbft/p2p"
 	"github.com/spf13/viper"
+
+	"github.com/idledger/idledger/app"
+	"github.com/idledger/idledger/internal/atomicfile"
 )
 
 // Default listen addresses: loopback only.
@@ -262,4 +265,98 @@ func RPCURL(c *cmtcfg.Config) string {
 		addr = addr[i+3:]
 	}
 	return "http://" + addr
+}
+
+// AppConfigFile holds the application's own settings (snapshots), beside
+// CometBFT's config.toml.
+const AppConfigFile = "config/app.toml"
+
+// Snapshot defaults of a new home.
+const (
+	DefaultSnapshotInterval   = 1000
+	DefaultSnapshotKeepRecent = 2
+)
+
+// AppConfig are the application's settings in HOME/config/app.toml.
+type AppConfig struct {
+	// SnapshotInterval: take a state-sync snapshot every this many heights
+	// (0: none). Nodes joining by state sync restore the newest one.
+	SnapshotInterval int64 `mapstructure:"interval"`
+	// SnapshotKeepRecent is how many snapshots to keep (at least 1).
+	SnapshotKeepRecent uint32 `mapstructure:"keep_recent"`
+}
+
+// DefaultAppConfig is the app config of a new home.
+func DefaultAppConfig() AppConfig {
+	return AppConfig{SnapshotInterval: DefaultSnapshotInterval, SnapshotKeepRecent: DefaultSnapshotKeepRecent}
+}
+
+// ValidateBasic checks the values.
+func (a AppConfig) ValidateBasic() error {
+	if a.SnapshotInterval < 0 {
+		return fmt.Errorf("snapshots.interval %d: want 0 (off) or a positive number of heights", a.SnapshotInterval)
+	}
+	if a.SnapshotKeepRecent < 1 {
+		return fmt.Errorf("snapshots.keep_recent %d: want at least 1", a.SnapshotKeepRecent)
+	}
+	return nil
+}
+
+// WriteAppConfig writes a to home's config/app.toml (crash-safe).
+func WriteAppConfig(home string, a AppConfig) error {
+	if err := a.ValidateBasic(); err != nil {
+		return fmt.Errorf("node: %s: %w", AppConfigFile, err)
+	}
+	text := fmt.Sprintf(`# idledger application settings (CometBFT's are in config.toml).
+
+[snapshots]
+# Take a state-sync snapshot of the application state every this many
+# heights (0: never). Nodes joining with "idledger join" restore the newest
+# snapshot their peers offer; blocks are never pruned below the oldest
+# snapshot this node keeps.
+interval = %d
+# How many snapshots to keep.
+keep_recent = %d
+`, a.SnapshotInterval, a.SnapshotKeepRecent)
+	if err := os.MkdirAll(filepath.Join(home, "config"), cmtcfg.DefaultDirPerm); err != nil {
+		return fmt.Errorf("node: %w", err)
+	}
+	if err := atomicfile.WriteFile(filepath.Join(home, AppConfigFile), []byte(text), 0o600); err != nil {
+		return fmt.Errorf("node: %w", err)
+	}
+	return nil
+}
+
+// LoadAppConfig reads home's config/app.toml; a home without one (made
+// before there was one) gets snapshots off.
+func LoadAppConfig(home string) (AppConfig, error) {
+	path := filepath.Join(home, AppConfigFile)
+	a := AppConfig{SnapshotKeepRecent: DefaultSnapshotKeepRecent}
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return a, nil
+	}
+	v := viper.New()
+	v.SetConfigFile(path)
+	if err := v.ReadInConfig(); err != nil {
+		return a, fmt.Errorf("node: reading %s: %w", path, err)
+	}
+	if err := v.UnmarshalKey("snapshots", &a); err != nil {
+		return a, fmt.Errorf("node: decoding %s: %w", path, err)
+	}
+	if err := a.ValidateBasic(); err != nil {
+		return a, fmt.Errorf("node: %s: %w", path, err)
+	}
+	return a, nil
+}
+
+// SnapshotDir is where a home's state-sync snapshots are kept.
+const SnapshotDir = "data/snapshots"
+
+// snapshotOptions are the app's snapshot options from home's app.toml.
+func snapshotOptions(home string) (app.SnapshotOptions, error) {
+	a, err := LoadAppConfig(home)
+	if err != nil {
+		return app.SnapshotOptions{}, err
+	}
+	return app.SnapshotOptions{Dir: filepath.Join(home, SnapshotDir), Interval: a.SnapshotInterval, KeepRecent: int(a.SnapshotKeepRecent)}, nil
 }

@@ -50,6 +50,13 @@ type InitOptions struct {
 	GenesisTime time.Time
 	// Config sets ports, moniker, timing and logging.
 	Config ConfigOptions
+	// App is the application's settings (snapshots); nil means
+	// DefaultAppConfig().
+	App *AppConfig
+	// KeysOnly makes the keys, the config and the member file for a genesis
+	// ceremony and no genesis (see InitKeysOnly); AnchorFiles and Params are
+	// not used.
+	KeysOnly bool
 }
 
 // InitResult describes the home Init made.
@@ -97,7 +104,7 @@ func (k *Keys) GenesisMember(id, name string, roles []string) genesis.Member {
 
 // homeFiles are the files whose presence means "a node lives here".
 var homeFiles = []string{
-	ConfigFile, GenesisFile, MemberKeyFile,
+	ConfigFile, GenesisFile, MemberKeyFile, AppConfigFile, MemberInfoFile,
 	"config/node_key.json", "config/priv_validator_key.json", "data/priv_validator_state.json",
 }
 
@@ -202,6 +209,16 @@ func Init(opts InitOptions) (*InitResult, error) {
 	if !chain.ValidMemberID(opts.MemberID) {
 		return nil, fmt.Errorf("node: member ID %q: want 1-32 characters of a-z 0-9 -, starting with a letter or digit", opts.MemberID)
 	}
+	if opts.KeysOnly {
+		return InitKeysOnly(opts)
+	}
+	appCfg := DefaultAppConfig()
+	if opts.App != nil {
+		appCfg = *opts.App
+	}
+	if err := appCfg.ValidateBasic(); err != nil {
+		return nil, fmt.Errorf("node: %w", err)
+	}
 	if len(opts.AnchorFiles) == 0 {
 		return nil, errors.New("node: no trust anchor given (a PEM file of a JPKI user-authentication CA certificate)")
 	}
@@ -259,6 +276,9 @@ func Init(opts InitOptions) (*InitResult, error) {
 		}
 	}()
 	if err := WriteConfig(c); err != nil {
+		return nil, err
+	}
+	if err := WriteAppConfig(opts.Home, appCfg); err != nil {
 		return nil, err
 	}
 	keys, err := GenerateKeys(c)

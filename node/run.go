@@ -104,6 +104,9 @@ func Start(home string, opts StartOptions) (*Node, error) {
 			return nil, err
 		}
 		appOpts.ObserverNodeIDs = observers
+		if appOpts.Snapshots, err = snapshotOptions(home); err != nil {
+			return nil, err
+		}
 		if c.Instrumentation.IsPrometheusEnabled() {
 			appOpts.Metrics = app.NewMetrics(prometheus.DefaultRegisterer)
 		}

@@ -2,10 +2,16 @@
 // JPKI user-authentication certificate and can sign with its private key.
 //
 // Two kinds exist. The software signer (soft.go) keeps an RSA key and a
-// certificate in PEM files, for testnets. Plugins (plugin.go) are executables
-// named idledger-signer-NAME on PATH that the CLI speaks to over stdin and
-// stdout; idledger-signer-gpse talks to the JPKI applet of a My Number Card or
-// a phone's secure element over PC/SC.
+// certificate in PEM files, for testnets. Plugins are executables named
+// idledger-signer-NAME on PATH that the CLI speaks to over stdin and stdout
+// (docs/signer-plugin-protocol.md); idledger-signer-gpse talks to the JPKI
+// applet of a My Number Card or a phone's secure element over PC/SC.
+//
+// The plugin protocol is split by role: protocol.go holds what both ends
+// share (the ErrorCode values and errors a plugin returns, PluginError,
+// PluginUI), client.go the client (PluginSigner), serve.go the plugin side
+// (ServePlugin, PluginHandler), terminal.go the command line's UI
+// (TerminalUI). The wire format itself is signer/internal/pluginwire.
 package signer
 
 import "context"

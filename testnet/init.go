@@ -17,6 +17,7 @@ import (
 	"time"
 
 	cmtcfg "github.com/cometbft/cometbft/config"
+	cmtjson "github.com/cometbft/cometbft/libs/json"
 	cmttypes "github.com/cometbft/cometbft/types"
 
 	"github.com/idledger/idledger/chain"
@@ -224,6 +225,9 @@ func Init(opts InitOptions) (m *Manifest, err error) {
 		if err := node.WriteConfig(c); err != nil {
 			return nil, fmt.Errorf("testnet: %w", err)
 		}
+		if err := node.WriteAppConfig(c.RootDir, node.DefaultAppConfig()); err != nil {
+			return nil, fmt.Errorf("testnet: %w", err)
+		}
 		if keys[i], err = node.GenerateKeys(c); err != nil {
 			return nil, fmt.Errorf("testnet: %w", err)
 		}
@@ -236,31 +240,37 @@ func Init(opts InitOptions) (m *Manifest, err error) {
 		cfgs[i] = c
 		m.Nodes = append(m.Nodes, n)
 	}
-	// Now that every node ID is known: the peers.
-	for i, n := range m.Nodes {
-		var peers []string
-		for j, p := range m.Nodes {
-			switch {
-			case j == i:
-			case libp2p:
-				peers = append(peers, p.LibP2PID+"@"+p.P2P)
-			default:
-				peers = append(peers, p.NodeID+"@"+p.P2P)
+	// On libp2p, the peers are libp2p IDs, which the genesis does not
+	// record: set them now that every node's is known.
+	if libp2p {
+		for i, n := range m.Nodes {
+			var peers []string
+			for j, p := range m.Nodes {
+				if j != i {
+					peers = append(peers, p.LibP2PID+"@"+p.P2P)
+				}
 			}
-		}
-		cfgs[i] = nodeConfig(filepath.Join(opts.Dir, n.Home), n, libp2p, peers)
-		if err := node.WriteConfig(cfgs[i]); err != nil {
-			return nil, fmt.Errorf("testnet: %w", err)
+			cfgs[i] = nodeConfig(filepath.Join(opts.Dir, n.Home), n, libp2p, peers)
+			if err := node.WriteConfig(cfgs[i]); err != nil {
+				return nil, fmt.Errorf("testnet: %w", err)
+			}
 		}
 	}
 
+	// The genesis ceremony's steps, on one machine: a join request per
+	// organisation, the genesis assembled from them, and installed in
+	// every home (which makes the other nodes persistent peers).
 	doc, err := testnetGenesis(opts, m, keys)
 	if err != nil {
 		return nil, err
 	}
-	for _, c := range cfgs {
-		if err := doc.SaveAs(c.GenesisFile()); err != nil {
-			return nil, fmt.Errorf("testnet: writing genesis: %w", err)
+	raw, err := cmtjson.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("testnet: %w", err)
+	}
+	for _, n := range m.Nodes {
+		if _, err := node.InstallGenesis(filepath.Join(opts.Dir, n.Home), append(raw, '\n'), nil); err != nil {
+			return nil, fmt.Errorf("testnet: %w", err)
 		}
 	}
 	if err := writeManifest(opts.Dir, m); err != nil {
@@ -301,16 +311,22 @@ func testnetGenesis(opts InitOptions, m *Manifest, keys []*node.Keys) (*cmttypes
 	if err != nil {
 		return nil, fmt.Errorf("testnet: %w", err)
 	}
-	params := genesis.DefaultParams()
-	params.GovernorThreshold = uint32(len(keys)/2 + 1)
-	st := &genesis.AppState{Params: params, Anchors: anchors}
-	var vals []cmttypes.GenesisValidator
+	var reqs []*genesis.JoinRequest
 	for i, k := range keys {
+		n := m.Nodes[i]
+		r, err := k.JoinRequest(node.MemberInfo{ChainID: m.ChainID, Member: n.Member, Name: "Testnet organisation " + strconv.Itoa(i)}, n.P2P, chain.AllRoles)
+		if err != nil {
+			return nil, fmt.Errorf("testnet: %w", err)
+		}
+		reqs = append(reqs, r)
+	}
+	st, vals, err := genesis.Assemble(genesis.AssembleOptions{ChainID: m.ChainID, Anchors: anchors, ValidatorPower: ValidatorPower}, reqs)
+	if err != nil {
+		return nil, fmt.Errorf("testnet: %w", err)
+	}
+	for i := range keys {
 		n := &m.Nodes[i]
-		mem := k.GenesisMember(n.Member, "Testnet organisation "+strconv.Itoa(i), append([]string(nil), chain.AllRoles...))
-		mem.ValidatorKeys = [][]byte{k.Validator.Key.PubKey.Bytes()}
-		st.Members = append(st.Members, mem)
-		vals = append(vals, k.GenesisValidator(n.Name, ValidatorPower))
+		vals[i].Name = n.Name
 		for j := 1; j <= LoadMembersPerNode; j++ {
 			_, key, err := ed25519.GenerateKey(rand.Reader)
 			if err != nil {

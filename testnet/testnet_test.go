@@ -17,6 +17,7 @@ import (
 	"github.com/cometbft/cometbft/p2p"
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 
+	"github.com/idledger/idledger/loadgen"
 	"github.com/idledger/idledger/node"
 	"github.com/idledger/idledger/node/nodetest"
 	"github.com/idledger/idledger/testca"
@@ -172,7 +173,7 @@ func testFaults(t *testing.T, transport string) {
 	// The load command on the same testnet, briefly: everything it sends
 	// commits and the state checks out.
 	out := x.run("testnet", "load", "--dir", x.dir, "--rate", "20", "--duration", "2s", "--wait", "20s", "--app-check", "-o", "json")
-	var lr testnet.LoadResult
+	var lr loadgen.LoadResult
 	if err := json.Unmarshal(out, &lr); err != nil {
 		t.Fatalf("testnet load: %v in %s", err, out)
 	}

@@ -35,10 +35,13 @@ type Member struct {
 	// roles, sorted: governor, attester, revoker, validator.
 	Roles []string `protobuf:"bytes,4,rep,name=roles,proto3" json:"roles,omitempty"`
 	// node_ids are the CometBFT node IDs (hex) this member runs; only
-	// validator members' node IDs may peer.
+	// members' node IDs may peer.
 	NodeIds []string `protobuf:"bytes,5,rep,name=node_ids,json=nodeIds,proto3" json:"node_ids,omitempty"`
 	// sequence is the next sequence number the member's transactions must use.
-	Sequence      uint64 `protobuf:"varint,6,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	Sequence uint64 `protobuf:"varint,6,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	// p2p_address is the host:port where this member's node listens for
+	// peers, as its join request advertised it ("" when unknown).
+	P2PAddress    string `protobuf:"bytes,10,opt,name=p2p_address,json=p2pAddress,proto3" json:"p2p_address,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -113,6 +116,13 @@ func (x *Member) GetSequence() uint64 {
 		return x.Sequence
 	}
 	return 0
+}
+
+func (x *Member) GetP2PAddress() string {
+	if x != nil {
+		return x.P2PAddress
+	}
+	return ""
 }
 
 // TrustAnchor is a JPKI CA certificate the chain trusts.
@@ -1182,14 +1192,17 @@ var File_idledger_v1_state_proto protoreflect.FileDescriptor
 
 const file_idledger_v1_state_proto_rawDesc = "" +
 	"\n" +
-	"\x17idledger/v1/state.proto\x12\vidledger.v1\"\x92\x01\n" +
+	"\x17idledger/v1/state.proto\x12\vidledger.v1\"\xb3\x01\n" +
 	"\x06Member\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x17\n" +
 	"\apub_key\x18\x03 \x01(\fR\x06pubKey\x12\x14\n" +
 	"\x05roles\x18\x04 \x03(\tR\x05roles\x12\x19\n" +
 	"\bnode_ids\x18\x05 \x03(\tR\anodeIds\x12\x1a\n" +
-	"\bsequence\x18\x06 \x01(\x04R\bsequence\"C\n" +
+	"\bsequence\x18\x06 \x01(\x04R\bsequence\x12\x1f\n" +
+	"\vp2p_address\x18\n" +
+	" \x01(\tR\n" +
+	"p2pAddress\"C\n" +
 	"\vTrustAnchor\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12 \n" +
 	"\vcertificate\x18\x02 \x01(\fR\vcertificate\"\xfa\x02\n" +

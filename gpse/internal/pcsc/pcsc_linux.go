@@ -102,6 +102,9 @@ func (c *Context) Release() error {
 // ListReaders returns the readers' names. No reader is an empty list, not
 // an error.
 func (c *Context) ListReaders() ([]string, error) {
+	// maxReaderList bounds the buffer pcscd sizes: pcsc-lite allows 16
+	// readers of at most 128 bytes each.
+	const maxReaderList = 64 << 10
 	for range 3 { // the list may grow between the two calls
 		var n uintptr
 		err := check(scardListReaders(c.h, nil, nil, &n))
@@ -113,6 +116,9 @@ func (c *Context) ListReaders() ([]string, error) {
 		}
 		if n == 0 {
 			return nil, nil
+		}
+		if n > maxReaderList {
+			return nil, fmt.Errorf("pcsc: pcscd reports a reader list of %d bytes, more than %d", n, maxReaderList)
 		}
 		buf := make([]byte, n)
 		err = check(scardListReaders(c.h, nil, &buf[0], &n))

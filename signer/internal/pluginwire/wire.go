@@ -1,5 +1,6 @@
 // Package pluginwire is the wire format of the idledger signer plugin
-// protocol (docs/signer-plugin-protocol.md): frames, messages and error codes.
+// protocol (docs/signer-plugin-protocol.md): frames and messages. The error
+// codes are signer.ErrorCode, for plugins to use.
 //
 // A frame is one JSON object on one line, ending in '\n', at most MaxFrame
 // bytes including the newline. Package signer drives the state machine on
@@ -8,6 +9,7 @@ package pluginwire
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -45,19 +47,6 @@ const (
 	TypeUnsupported   = "unsupported"
 )
 
-// Error codes carried by an error message.
-const (
-	CodeWrongPIN    = "wrong_pin"
-	CodePINBlocked  = "pin_blocked"
-	CodeNoCard      = "no_card"
-	CodeNoReader    = "no_reader"
-	CodeCardRemoved = "card_removed"
-	CodeUnsupported = "unsupported"
-	CodeCancelled   = "cancelled"
-	CodeBadRequest  = "bad_request"
-	CodeInternal    = "internal"
-)
-
 // Msg is every message of the protocol: one struct, fields used by type.
 // Unknown fields are ignored on decoding (see the protocol's rules).
 type Msg struct {
@@ -88,7 +77,7 @@ type Msg struct {
 	Confirmed bool   `json:"confirmed,omitempty"`
 
 	// error
-	Code      string `json:"code,omitempty"`
+	Code      string `json:"code,omitempty"` // a signer.ErrorCode
 	Message   string `json:"message,omitempty"`
 	TriesLeft *int   `json:"tries_left,omitempty"`
 }
@@ -203,15 +192,38 @@ func Decode(frame []byte) (*Msg, error) {
 
 // Encode returns the frame for m, newline included. The caller may wipe it
 // after writing.
+//
+// A PIN is not handed to encoding/json, whose pooled buffers would keep
+// its base64 after the frame is wiped: the message is marshalled without
+// it and the "pin" field is written into the returned frame only.
 func Encode(m *Msg) ([]byte, error) {
+	pin := m.PIN
+	if len(pin) > 0 {
+		c := *m
+		c.PIN = nil
+		m = &c
+	}
 	b, err := json.Marshal(m)
 	if err != nil {
 		return nil, err
 	}
-	if len(b)+1 > MaxFrame {
+	if len(pin) == 0 {
+		if len(b)+1 > MaxFrame {
+			return nil, ErrFrameTooLarge
+		}
+		return append(b, '\n'), nil
+	}
+	const field = `,"pin":"`
+	n := len(b) - 1 + len(field) + base64.StdEncoding.EncodedLen(len(pin)) + len("\"}\n")
+	if n > MaxFrame {
 		return nil, ErrFrameTooLarge
 	}
-	return append(b, '\n'), nil
+	frame := make([]byte, 0, n)
+	frame = append(frame, b[:len(b)-1]...) // b is an object: drop its '}'
+	frame = append(frame, field...)
+	frame = frame[:len(frame)+base64.StdEncoding.EncodedLen(len(pin))]
+	base64.StdEncoding.Encode(frame[len(frame)-base64.StdEncoding.EncodedLen(len(pin)):], pin)
+	return append(frame, "\"}\n"...), nil
 }
 
 // LogLine renders m for a debug log: the PIN, if any, is replaced by a

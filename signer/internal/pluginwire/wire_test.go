@@ -2,7 +2,9 @@ package pluginwire
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -75,6 +77,33 @@ func TestWipe(t *testing.T) {
 	}
 }
 
+func TestEncodePIN(t *testing.T) {
+	for _, pin := range [][]byte{[]byte("1234"), []byte("12345678"), {0, 0xFF, '"', '\\'}} {
+		m := &Msg{Type: TypePIN, ID: 7, PIN: pin}
+		frame, err := Encode(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.PIN == nil || !bytes.HasSuffix(frame, []byte("\"}\n")) || !json.Valid(frame) {
+			t.Fatalf("frame %q", frame)
+		}
+		got, err := Decode(bytes.TrimSuffix(frame, []byte("\n")))
+		if err != nil || got.Type != TypePIN || got.ID != 7 || !bytes.Equal(got.PIN, pin) {
+			t.Fatalf("decoded %+v, %v", got, err)
+		}
+		want, _ := json.Marshal(m)
+		var a, b map[string]any
+		json.Unmarshal(frame, &a)
+		json.Unmarshal(want, &b)
+		if fmt.Sprint(a) != fmt.Sprint(b) {
+			t.Fatalf("frame %s, encoding/json gives %s", frame, want)
+		}
+	}
+	if _, err := Encode(&Msg{Type: TypePIN, PIN: make([]byte, MaxFrame)}); !errors.Is(err, ErrFrameTooLarge) {
+		t.Fatalf("huge PIN: %v", err)
+	}
+}
+
 func TestUnknownFieldsIgnored(t *testing.T) {
 	m, err := Decode([]byte(`{"type":"hello","versions":[1,2],"future":{"x":1}}`))
 	if err != nil || m.Type != TypeHello {
@@ -130,8 +159,16 @@ func FuzzReadFrame(f *testing.F) {
 				if m.Type == "" {
 					t.Fatal("decoded a message without a type")
 				}
-				if _, err := Encode(m); err != nil && !errors.Is(err, ErrFrameTooLarge) {
+				enc, err := Encode(m)
+				if err != nil && !errors.Is(err, ErrFrameTooLarge) {
 					t.Fatalf("re-encode: %v", err)
+				}
+				if err == nil {
+					// Encode's own "pin" writing must round-trip.
+					m2, err := Decode(bytes.TrimSuffix(enc, []byte("\n")))
+					if err != nil || !bytes.Equal(m2.PIN, m.PIN) || m2.Type != m.Type || m2.ID != m.ID {
+						t.Fatalf("re-encoded %q does not decode back: %v", enc, err)
+					}
 				}
 				_ = LogLine(m)
 			}

@@ -4,16 +4,13 @@ import (
 	"bytes"
 	"context"
 	"crypto"
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idledger/idledger/internal/testutil"
 	"github.com/idledger/idledger/signer/internal/pluginwire"
 )
 
@@ -87,7 +85,7 @@ func fakePluginMain() int {
 		// Pretend to be a plugin that speaks only version 2.
 		r := pluginwire.NewReader(os.Stdin)
 		r.ReadMsg()
-		f, _ := pluginwire.Encode(&pluginwire.Msg{Type: pluginwire.TypeError, Code: pluginwire.CodeUnsupported, Message: "plugin speaks protocol version 2"})
+		f, _ := pluginwire.Encode(&pluginwire.Msg{Type: pluginwire.TypeError, Code: string(CodeUnsupported), Message: "plugin speaks protocol version 2"})
 		os.Stdout.Write(f)
 		return 1
 	}
@@ -107,11 +105,11 @@ func (p *fakePlugin) Certificate(ctx context.Context, ui PluginUI) ([]byte, erro
 
 func (p *fakePlugin) SignDigestInfo(ctx context.Context, ui PluginUI, di []byte) ([]byte, error) {
 	if len(di) != 51 {
-		return nil, &PluginError{Code: pluginwire.CodeBadRequest, Message: "not a SHA-256 DigestInfo"}
+		return nil, &PluginError{Code: CodeBadRequest, Message: "not a SHA-256 DigestInfo"}
 	}
 	switch p.mode {
 	case "blocked":
-		return nil, &PluginError{Code: pluginwire.CodePINBlocked, Message: "the PIN is blocked"}
+		return nil, &PluginError{Code: CodePINBlocked, Message: "the PIN is blocked"}
 	case "unknown-interactive":
 		// Send an interactive request of a later revision; the client
 		// must answer unsupported and carry on.
@@ -128,7 +126,7 @@ func (p *fakePlugin) SignDigestInfo(ctx context.Context, ui PluginUI, di []byte)
 			return nil, err
 		}
 		if !ok {
-			return nil, &PluginError{Code: pluginwire.CodeCancelled, Message: "not confirmed"}
+			return nil, &PluginError{Code: CodeCancelled, Message: "not confirmed"}
 		}
 	}
 	pin, err := ui.AskPIN("PIN for the test key")
@@ -137,7 +135,19 @@ func (p *fakePlugin) SignDigestInfo(ctx context.Context, ui PluginUI, di []byte)
 	}
 	defer clear(pin)
 	if p.mode == "wrongpin" || string(pin) != testPIN {
-		return nil, &PluginError{Code: pluginwire.CodeWrongPIN, TriesLeft: 2}
+		return nil, &PluginError{Code: CodeWrongPIN, TriesLeft: 2}
+	}
+	if p.mode == "envdump" {
+		// What anyone with the user's rights sees in /proc/PID/environ,
+		// and what the process itself can read.
+		dump, err := os.ReadFile("/proc/self/environ")
+		if err != nil {
+			return nil, err
+		}
+		dump = append(dump, []byte(strings.Join(os.Environ(), "\x00"))...)
+		if err := os.WriteFile(os.Getenv("IDLEDGER_TEST_PLUGIN_ENV_DUMP"), dump, 0o600); err != nil {
+			return nil, err
+		}
 	}
 	return rsa.SignPKCS1v15(nil, p.key, 0, di)
 }
@@ -185,32 +195,10 @@ type testKey struct {
 	path string
 }
 
-var (
-	keyOnce sync.Once
-	theKey  testKey
-)
-
 // installPlugin puts idledger-signer-test on a fresh PATH and returns the
 // key the plugin signs with.
 func installPlugin(t *testing.T, mode string) testKey {
 	t.Helper()
-	keyOnce.Do(func() {
-		k, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			panic(err)
-		}
-		tmpl := &x509.Certificate{
-			SerialNumber: big.NewInt(7),
-			Subject:      pkix.Name{Country: []string{"JP"}, CommonName: "holder1"},
-			NotBefore:    time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC),
-			NotAfter:     time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC),
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
-		if err != nil {
-			panic(err)
-		}
-		theKey = testKey{key: k, cert: der}
-	})
 	dir := t.TempDir()
 	exe, err := os.Executable()
 	if err != nil {
@@ -219,7 +207,8 @@ func installPlugin(t *testing.T, mode string) testKey {
 	if err := os.Symlink(exe, filepath.Join(dir, PluginPrefix+"test")); err != nil {
 		t.Fatal(err)
 	}
-	k := theKey
+	key, cert := testutil.Holder("holder1")
+	k := testKey{key: key, cert: cert}
 	k.path = filepath.Join(dir, "key.pem")
 	var buf bytes.Buffer
 	pem.Encode(&buf, &pem.Block{Type: "CERTIFICATE", Bytes: k.cert})
@@ -305,6 +294,50 @@ func TestPluginCertificateAndSign(t *testing.T) {
 	}
 }
 
+// TestPluginPINNotInEnvironment: a PIN the user put in IDLEDGER_PIN (or in
+// any PIN-named variable) reaches the plugin over the protocol, in the pin
+// reply to its ask-pin, and is absent from the plugin's environment, which
+// /proc/PID/environ shows to anyone with the user's rights.
+func TestPluginPINNotInEnvironment(t *testing.T) {
+	if _, err := os.Stat("/proc/self/environ"); err != nil {
+		t.Skip("no /proc/self/environ on this system")
+	}
+	k := installPlugin(t, "envdump")
+	dump := filepath.Join(t.TempDir(), "environ")
+	t.Setenv("IDLEDGER_TEST_PLUGIN_ENV_DUMP", dump)
+	t.Setenv(PINEnv, testPIN)
+	t.Setenv("IDLEDGER_GPSE_PIN", "9876")
+	t.Setenv("CARD_PIN", "5432")
+	t.Setenv("IDLEDGER_PINNED", "kept") // PIN is not a word of this name
+	p := openTest(t, &TerminalUI{}, PluginOptions{})
+	di, h := digestInfo("no PIN in /proc")
+	sig, err := p.SignDigestInfo(context.Background(), di)
+	if err != nil {
+		t.Fatal(err) // the plugin answers wrong_pin unless it got testPIN over the protocol
+	}
+	if err := rsa.VerifyPKCS1v15(&k.key.PublicKey, crypto.SHA256, h, sig); err != nil {
+		t.Fatal(err)
+	}
+	env, err := os.ReadFile(dump)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kv := range strings.Split(string(env), "\x00") {
+		name, value, _ := strings.Cut(kv, "=")
+		switch {
+		case name == PINEnv || name == "IDLEDGER_GPSE_PIN" || name == "CARD_PIN":
+			t.Errorf("the plugin's environment holds %s", name)
+		case value == testPIN || value == "9876" || value == "5432":
+			t.Errorf("the plugin's environment holds a PIN in %s", name)
+		}
+	}
+	for _, kept := range []string{"IDLEDGER_PINNED=kept", "IDLEDGER_TEST_PLUGIN_MODE=envdump"} {
+		if !bytes.Contains(env, []byte(kept)) {
+			t.Errorf("the plugin's environment lacks %q", kept)
+		}
+	}
+}
+
 func TestPluginErrors(t *testing.T) {
 	di, _ := digestInfo("x")
 	for _, tc := range []struct {
@@ -381,7 +414,7 @@ func TestPluginNoUI(t *testing.T) {
 func TestPluginDebugRedactsPIN(t *testing.T) {
 	installPlugin(t, "ok")
 	t.Setenv("IDLEDGER_SIGNER_DEBUG", "1")
-	var stderr syncBuffer
+	var stderr testutil.SyncBuffer
 	p := openTest(t, &scriptUI{pin: testPIN}, PluginOptions{Stderr: &stderr})
 	di, _ := digestInfo("x")
 	if _, err := p.SignDigestInfo(context.Background(), di); err != nil {
@@ -415,79 +448,6 @@ func TestPluginContextCancel(t *testing.T) {
 }
 
 // TestServePlugin drives the plugin side in-process.
-func TestServePlugin(t *testing.T) {
-	k := installPlugin(t, "ok")
-	h := &fakePlugin{mode: "ok", key: k.key, cert: k.cert}
-	in := strings.Join([]string{
-		`{"type":"hello","versions":[3,1],"future_field":true}`,
-		`{"type":"get-ca-certificate","id":1}`,
-		`{"type":"get-certificate","id":2}`,
-		`{"type":"bye"}`,
-		`{"type":"get-certificate","id":3}`,
-	}, "\n") + "\n"
-	var out bytes.Buffer
-	if err := ServePlugin(context.Background(), h, strings.NewReader(in), &out, ServeOptions{Name: "test"}); err != nil {
-		t.Fatal(err)
-	}
-	r := pluginwire.NewReader(&out)
-	var got []string
-	for {
-		m, err := r.ReadMsg()
-		if err != nil {
-			break
-		}
-		got = append(got, fmt.Sprintf("%s/%d/%s", m.Type, m.ID, m.Code))
-	}
-	want := []string{"hello-ok/0/", "error/1/unsupported", "certificate/2/"}
-	if strings.Join(got, " ") != strings.Join(want, " ") {
-		t.Fatalf("got %v, want %v", got, want)
-	}
-
-	// A client offering only other versions is refused.
-	out.Reset()
-	err := ServePlugin(context.Background(), h, strings.NewReader(`{"type":"hello","versions":[2]}`+"\n"), &out, ServeOptions{})
-	if !errors.Is(err, ErrUnsupported) || !strings.Contains(out.String(), `"code":"unsupported"`) {
-		t.Fatalf("got %v, %s", err, out.String())
-	}
-	// A first message other than hello is a protocol error.
-	err = ServePlugin(context.Background(), h, strings.NewReader(`{"type":"get-certificate","id":1}`+"\n"), io.Discard, ServeOptions{})
-	if !errors.Is(err, ErrPluginProtocol) {
-		t.Fatalf("got %v", err)
-	}
-}
-
-func TestTerminalUIPINFile(t *testing.T) {
-	f := filepath.Join(t.TempDir(), "pin")
-	os.WriteFile(f, []byte("1234\r\n"), 0o600)
-	ui := &TerminalUI{PINFile: f}
-	pin, err := ui.AskPIN("PIN")
-	if err != nil || string(pin) != "1234" {
-		t.Fatalf("%q %v", pin, err)
-	}
-	t.Setenv(PINEnv, "5678")
-	ui = &TerminalUI{}
-	if pin, err := ui.AskPIN("PIN"); err != nil || string(pin) != "5678" {
-		t.Fatalf("%q %v", pin, err)
-	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestOpenPluginSignerNilOnError(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
 	s, err := openPluginSigner("gpse")

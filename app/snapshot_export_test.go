@@ -1,0 +1,4 @@
+package app
+
+// WaitSnapshots waits for a snapshot being taken in the background.
+func (a *App) WaitSnapshots() { a.snaps.wait() }

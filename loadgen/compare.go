@@ -1,0 +1,109 @@
+package loadgen
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/idledger/idledger/testnet"
+)
+
+// CompareOptions describe a comparison: the same testnet shape and load,
+// first on CometBFT's kvstore example, then on idledger.
+type CompareOptions struct {
+	// Dir is a work directory for the two testnets (Dir/kvstore,
+	// Dir/idledger); it may exist but those two must not.
+	Dir string
+	// Validators and Transport give the shape (testnet.InitOptions).
+	Validators int
+	Transport  string
+	// BasePort 0 picks free ports.
+	BasePort int
+	// Load is the run on each; its Dir is set per testnet.
+	Load LoadOptions
+	// Binary runs the nodes (default this executable).
+	Binary string
+	// Progress receives progress lines (nil: none).
+	Progress io.Writer
+}
+
+// CompareResult holds both runs and their ratios.
+type CompareResult struct {
+	Validators int         `json:"validators"`
+	Transport  string      `json:"transport"`
+	KVStore    *LoadResult `json:"kvstore"`
+	Idledger   *LoadResult `json:"idledger"`
+	// Ratio is idledger's committed tx/s over kvstore's; LatencyRatio its
+	// p50 latency over kvstore's.
+	Ratio        float64 `json:"ratio"`
+	LatencyRatio float64 `json:"latency_ratio"`
+}
+
+// Compare makes a kvstore testnet, runs the load on it and stops it, then
+// does the same with an idledger testnet of the same shape.
+func Compare(ctx context.Context, o CompareOptions) (*CompareResult, error) {
+	progress := o.Progress
+	if progress == nil {
+		progress = io.Discard
+	}
+	if o.Dir == "" {
+		return nil, errors.New("loadgen: compare: no work directory")
+	}
+	res := &CompareResult{Validators: o.Validators, Transport: o.Transport}
+	for _, app := range []string{testnet.AppKVStore, testnet.AppIdledger} {
+		dir := filepath.Join(o.Dir, app)
+		fmt.Fprintf(progress, "== %s: %d validators\n", app, o.Validators)
+		r, err := runOne(ctx, dir, app, o, progress)
+		if err != nil {
+			return res, fmt.Errorf("loadgen: compare, %s: %w", app, err)
+		}
+		if app == testnet.AppKVStore {
+			res.KVStore = r
+		} else {
+			res.Idledger = r
+		}
+	}
+	if k := res.KVStore.CommittedTPS; k > 0 {
+		res.Ratio = math.Round(res.Idledger.CommittedTPS/k*100) / 100
+	}
+	if k := res.KVStore.Latency.P50; k > 0 {
+		res.LatencyRatio = math.Round(float64(res.Idledger.Latency.P50)/float64(k)*100) / 100
+	}
+	return res, nil
+}
+
+func runOne(ctx context.Context, dir, app string, o CompareOptions, progress io.Writer) (*LoadResult, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	m, err := testnet.Init(testnet.InitOptions{Dir: dir, Validators: o.Validators, App: app, Transport: o.Transport, BasePort: o.BasePort, Progress: progress})
+	if err != nil {
+		return nil, err
+	}
+	o.Validators = len(m.Nodes)
+	net, err := testnet.Open(dir, testnet.OpenOptions{Binary: o.Binary})
+	if err != nil {
+		return nil, err
+	}
+	if err := net.Start(ctx, progress, 2*time.Minute); err != nil {
+		return nil, err
+	}
+	defer net.Stop(testnet.DefaultStopGrace)
+	all := make([]int, len(m.Nodes))
+	for i := range all {
+		all[i] = i
+	}
+	// A few blocks first, so that every node has caught up and peered.
+	if err := net.WaitHeight(ctx, all, 3, 2*time.Minute, nil); err != nil {
+		return nil, err
+	}
+	lo := o.Load
+	lo.Dir = dir
+	lo.Progress = progress
+	return Load(ctx, lo)
+}
