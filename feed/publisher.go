@@ -119,11 +119,16 @@ func NewPublisher(o Options) (*Publisher, error) {
 	if p.ps, err = NewPubSub(ctx, h, ScoreOptions(o.ChainID, nil)); err != nil {
 		return fail(err)
 	}
-	// A publisher forwards only what is well-formed for its chain; junk is
+	// A publisher sends only its own updates (every feed node publishes
+	// every block) and verifies nothing, so it forwards no one else's: a
+	// forgery it relayed would count against it at the verifiers. Junk is
 	// rejected, which scores its sender down.
 	if err := p.ps.RegisterTopicValidator(Topic(o.ChainID), func(_ context.Context, _ peer.ID, m *pubsub.Message) pubsub.ValidationResult {
 		if _, err := CheckGossip(o.ChainID, m.Data); err != nil {
 			return pubsub.ValidationReject
+		}
+		if m.GetFrom() != h.ID() {
+			return pubsub.ValidationIgnore
 		}
 		return pubsub.ValidationAccept
 	}); err != nil {
