@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"runtime"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -110,14 +111,21 @@ func TestFloodJunkAndOversizedMessages(t *testing.T) {
 	next := v.Height() + 2
 	// Paced, so that each message travels in an RPC of its own (gossipsub
 	// drops a whole RPC over the size limit).
+	// Forgeries first (they look like the coming blocks, so they are held,
+	// not punished, until their turn), then junk and oversized messages
+	// (which get the attacker banned).
 	for i := 0; i < 60; i++ {
-		_ = topic.Publish(ctx, bytes.Clone(junk))
-		rand.Read(junk)
 		_ = topic.Publish(ctx, forge(next+int64(i)))
 		time.Sleep(10 * time.Millisecond)
 		peak = max(peak, v.PendingBytes())
 	}
-	for i := 0; i < 3; i++ {
+	for i := 0; i < 60; i++ {
+		rand.Read(junk)
+		_ = topic.Publish(ctx, bytes.Clone(junk))
+		time.Sleep(5 * time.Millisecond)
+		peak = max(peak, v.PendingBytes())
+	}
+	for i := 0; i < 3; i++ { // each kills the stream it travels on
 		_ = topic.Publish(ctx, oversized)
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -171,15 +179,19 @@ func TestFloodJunkAndOversizedMessages(t *testing.T) {
 	if peak > maxPending || v.PendingBytes() > maxPending {
 		t.Errorf("pending buffer peaked at %d bytes, over its bound of %d", peak, maxPending)
 	}
+	if peak < maxPending/2 {
+		t.Errorf("pending buffer peaked at %d bytes: the flood did not reach it (bound %d)", peak, maxPending)
+	}
 
 	t.Logf("sync burst: %s (%d answered, %d refused)", time.Since(t0), answered, refusedOrBad)
 	// The junk (and the forgeries refused as their heights came) scored
-	// the attacker down.
-	for deadline := time.Now().Add(30 * time.Second); v.GossipScore(ah.ID()) >= 0 && time.Now().Before(deadline); {
+	// the attacker down and got it banned.
+	punished := func() bool { return v.GossipScore(ah.ID()) < 0 && slices.Contains(v.Banned(), ah.ID()) }
+	for deadline := time.Now().Add(30 * time.Second); !punished() && time.Now().Before(deadline); {
 		time.Sleep(100 * time.Millisecond)
 	}
-	if sc := v.GossipScore(ah.ID()); sc >= 0 {
-		t.Errorf("the attacker's gossip score is %v, want below zero", sc)
+	if !punished() {
+		t.Errorf("the attacker's gossip score is %v, banned %v; want below zero and banned", v.GossipScore(ah.ID()), v.Banned())
 	}
 	// Honest updates still arrive.
 	bob, _ := w.attest(t, "bob", "kyc")

@@ -2,6 +2,7 @@ package verifier_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -89,7 +90,8 @@ func TestOmissionWithheldRevocationStallsVerifier(t *testing.T) {
 // TestOmissionOverGossipRejectedAndScored: a feed peer gossips the chain's
 // updates but leaves a revocation out of one. The verifier's gossipsub
 // validator rejects that update (it is not forwarded), the verifier stays
-// before the revocation's block, and gossipsub scores the peer down.
+// before the revocation's block, gossipsub scores the peer down and the
+// verifier bans and disconnects it.
 func TestOmissionOverGossipRejectedAndScored(t *testing.T) {
 	w := start(t)
 	dir := t.TempDir()
@@ -125,14 +127,18 @@ func TestOmissionOverGossipRejectedAndScored(t *testing.T) {
 	l.drop.Store(&key)
 	revokedAt := w.revoke(t, id)
 	nodetest.WaitHeight(ctx, t, w.e.URL, revokedAt+5)
-	for deadline := time.Now().Add(60 * time.Second); v.GossipScore(l.host.ID()) >= 0 && time.Now().Before(deadline); {
+	punished := func() bool { return v.GossipScore(l.host.ID()) < 0 && slices.Contains(v.Banned(), l.host.ID()) }
+	for deadline := time.Now().Add(60 * time.Second); !punished() && time.Now().Before(deadline); {
 		time.Sleep(100 * time.Millisecond)
 	}
 	s := v.Status()
 	if s.VerifiedThrough != revokedAt-1 || s.Incomplete == nil || s.Incomplete.Height != revokedAt+1 {
 		t.Fatalf("status %+v: want stuck before update %d", s, revokedAt+1)
 	}
-	if sc := v.GossipScore(l.host.ID()); sc >= 0 {
-		t.Errorf("the omitting peer's gossip score is %v, want below zero", sc)
+	if !punished() {
+		t.Errorf("the omitting peer's gossip score is %v, banned %v; want below zero and banned", v.GossipScore(l.host.ID()), v.Banned())
+	}
+	if len(v.Host().Network().ConnsToPeer(l.host.ID())) != 0 {
+		t.Error("the omitting peer is still connected")
 	}
 }

@@ -14,6 +14,7 @@ import (
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/idledger/idledger/client"
@@ -194,6 +195,9 @@ func New(ctx context.Context, o Options) (*Verifier, error) {
 	if v.host, err = feed.NewHost(feed.HostOptions{ListenAddrs: o.ListenAddrs}); err != nil {
 		return fail(err)
 	}
+	v.host.Network().Notify(&network.NotifyBundle{ConnectedF: func(_ network.Network, c network.Conn) {
+		go v.refuseBanned(c.RemotePeer())
+	}})
 	for _, a := range o.Peers {
 		ai, err := peer.AddrInfoFromString(a)
 		if err != nil {
@@ -250,6 +254,9 @@ func (v *Verifier) Height() int64 {
 	}
 	return v.state.Height()
 }
+
+// Host returns the verifier's libp2p host.
+func (v *Verifier) Host() host.Host { return v.host }
 
 // Addrs returns the verifier's libp2p multiaddrs.
 func (v *Verifier) Addrs() []string { return feed.FullAddrs(v.host) }
@@ -393,6 +400,7 @@ func (v *Verifier) validate(_ context.Context, from peer.ID, m *pubsub.Message) 
 	u, err := feed.CheckGossip(v.chain, m.Data)
 	if err != nil {
 		v.log.Debug("verifier: rejected gossip", "from", from, "err", err)
+		go v.strike(from, err, false)
 		return pubsub.ValidationReject
 	}
 	v.mu.Lock()
@@ -421,8 +429,11 @@ func (v *Verifier) validate(_ context.Context, from peer.ID, m *pubsub.Message) 
 		m.ValidatorData = u
 		return pubsub.ValidationAccept
 	case errors.Is(err, ErrRefused) || errors.Is(err, ErrIncomplete):
+		// Honest nodes never send one, and no honest node forwards one
+		// (publishers forward nothing, verifiers only what verified).
 		v.noteIncomplete(u.Height, "gossip from "+from.String(), err)
 		v.log.Error("verifier: rejected a gossiped update", "height", u.Height, "from", from, "err", err)
+		go v.strike(from, err, true)
 		return pubsub.ValidationReject
 	default: // e.g. a changed validator set not carried: the sync protocol has it
 		return pubsub.ValidationIgnore
@@ -583,6 +594,14 @@ func (v *Verifier) strike(p peer.ID, err error, proven bool) {
 	}
 }
 
+// refuseBanned disconnects a banned peer that connects (again); run from
+// the host's connection notifications.
+func (v *Verifier) refuseBanned(p peer.ID) {
+	if v.isBanned(p) {
+		_ = v.host.Network().ClosePeer(p)
+	}
+}
+
 func (v *Verifier) isBanned(p peer.ID) bool {
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -620,14 +639,21 @@ func (v *Verifier) GossipScore(p peer.ID) float64 {
 	return v.scores[p]
 }
 
-// Banned lists the peers banned now.
+// Banned lists the peers banned now, sorted.
 func (v *Verifier) Banned() []peer.ID {
+	v.mu.Lock()
+	ids := make([]peer.ID, 0, len(v.banned))
+	for p := range v.banned {
+		ids = append(ids, p)
+	}
+	v.mu.Unlock()
 	var out []peer.ID
-	for _, p := range v.peers {
+	for _, p := range ids {
 		if v.isBanned(p) {
 			out = append(out, p)
 		}
 	}
+	slices.Sort(out)
 	return out
 }
 
