@@ -428,6 +428,9 @@ func (v *Verifier) validate(_ context.Context, from peer.ID, m *pubsub.Message) 
 	case err == nil:
 		m.ValidatorData = u
 		return pubsub.ValidationAccept
+	case errors.Is(err, errAtThisClock):
+		v.log.Error("verifier: cannot verify a gossiped update at this clock", "height", u.Height, "err", err)
+		return pubsub.ValidationIgnore
 	case errors.Is(err, ErrRefused) || errors.Is(err, ErrIncomplete):
 		// Honest nodes never send one, and no honest node forwards one
 		// (publishers forward nothing, verifiers only what verified).
@@ -556,7 +559,7 @@ func (v *Verifier) catchUp(ctx context.Context) {
 			n := 0
 			for _, u := range ups {
 				if err := v.apply(u, src.name); err != nil {
-					if src.peer != "" && (errors.Is(err, ErrRefused) || errors.Is(err, ErrIncomplete)) {
+					if src.peer != "" && (errors.Is(err, ErrRefused) || errors.Is(err, ErrIncomplete)) && !errors.Is(err, errAtThisClock) {
 						v.strike(src.peer, err, true)
 					}
 					break

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	cmtmath "github.com/cometbft/cometbft/libs/math"
@@ -40,6 +41,11 @@ var (
 	// it. Honest nodes never send one.
 	ErrIncomplete = errors.New("verifier: update omits a change")
 )
+
+// errAtThisClock marks a refusal that depends on the verifier's clock or
+// trusting period (an expired trusted header, a header from the future):
+// honest peers can send such an update, so it does not count against them.
+var errAtThisClock = errors.New("not verifiable at this clock")
 
 // requireCompleteness is switched off only by tests that show what the
 // design without change lists did (export_test.go).
@@ -131,6 +137,11 @@ func VerifyUpdate(trusted *LightState, u *feed.Update, p Params, now time.Time) 
 		vals = trusted.Validators
 	}
 	if err := light.Verify(trusted.Header, trusted.Validators, u.Header, vals, p.TrustingPeriod, now, p.MaxClockDrift, p.TrustLevel); err != nil {
+		var expired light.ErrOldHeaderExpired
+		if errors.As(err, &expired) || strings.Contains(err.Error(), "from the future") {
+			// Depends on this verifier's clock and trust: no proof against the sender.
+			return nil, nil, fmt.Errorf("%w: %w: header %d: %v", ErrRefused, errAtThisClock, u.Height, err)
+		}
 		return nil, nil, refused("header %d: %v", u.Height, err)
 	}
 	claims, err := verifyEntries(u)
