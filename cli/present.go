@@ -143,7 +143,7 @@ func newVerifyPresentationCommand() *cobra.Command {
 		output                                                             *output
 	)
 	cmd := &cobra.Command{
-		Use:   "verify-presentation --presentation F --claim-type T (--node URL | --verifier-dir D) [--audience ID] [-o json]",
+		Use:   "verify-presentation --presentation F --claim-type T (--node URL | --verifier-dir D) [--audience ID] [--max-staleness D] [-o json]",
 		Short: "Check a holder's presentation: yes or no, with the reason",
 		Long: `Verify-presentation checks a presentation made with idledger present:
 the chain ID, the audience (--audience: this relying party's name), the

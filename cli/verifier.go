@@ -152,7 +152,7 @@ func newVerifierCheckCommand() *cobra.Command {
 		output                               *output
 	)
 	cmd := &cobra.Command{
-		Use:   "check --dir D (--cert F | --subject HEX) --claim-type T [-o json]",
+		Use:   "check --dir D (--cert F | --subject HEX) --claim-type T [--max-staleness D] [-o json]",
 		Short: "Answer a status from the verifier's store, without a network",
 		Long: `Check answers valid, revoked, expired, none or unknown for a subject (the
 identity commitment of a certificate: --cert computes it, --subject gives it
