@@ -69,6 +69,13 @@ func Check(s *Store, subject []byte, claimType string, now time.Time) (*Answer, 
 	}
 	if c != nil {
 		a.RecordHeight, a.RecordTime = c.Height, time.Unix(c.HeaderTime, 0).UTC()
+		if c.Height > a.VerifiedThrough {
+			// Read while verifier run saves a block (records first, then
+			// the head): this record is newer than the head read. The
+			// answer is then as fresh as its own proof.
+			a.VerifiedThrough, a.KnownHeight, a.KnownTime = c.Height, c.Height+1, a.RecordTime
+			a.Age = now.Sub(a.RecordTime)
+		}
 		if len(c.Value) > 0 {
 			a.Record = new(chainpb.ClaimStatus)
 			if err := proto.Unmarshal(c.Value, a.Record); err != nil {

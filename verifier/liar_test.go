@@ -121,14 +121,8 @@ func startGossipLiar(t *testing.T, w *world) *gossipLiar {
 	return &gossipLiar{host: h, topic: topic}
 }
 
-// run publishes every new block's update until ctx is done.
-func (l *gossipLiar) run(ctx context.Context, t *testing.T, w *world) {
-	st, err := w.rpc.Status(ctx)
-	if err != nil {
-		t.Error(err)
-		return
-	}
-	next := st.SyncInfo.LatestBlockHeight + 1
+// run publishes the update of every block from next on until ctx is done.
+func (l *gossipLiar) run(ctx context.Context, w *world, next int64) {
 	b := feed.NewBuilder(w.rpc, w.e.ChainID)
 	for ctx.Err() == nil {
 		st, err := w.rpc.Status(ctx)

@@ -113,7 +113,7 @@ func TestOmissionOverGossipRejectedAndScored(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go l.run(ctx, t, w)
+	go l.run(ctx, w, v.Height()+1)
 	// The verifier follows the liar's gossip while it is complete.
 	st, _ := w.rpc.Status(ctx)
 	following := st.SyncInfo.LatestBlockHeight + 2
