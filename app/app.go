@@ -51,6 +51,10 @@ type Options struct {
 // App is the idledger ABCI application.
 type App struct {
 	abci.BaseApplication
+	// halted is set, and upgradeHalt closed, when the chain reached an
+	// upgrade this binary does not know (see upgrade.go).
+	halted      *UpgradeNeededError
+	upgradeHalt chan struct{}
 
 	mu      sync.Mutex
 	log     log.Logger
@@ -94,6 +98,9 @@ func New(opts Options) (*App, error) {
 	if err := os.MkdirAll(opts.DBDir, 0o700); err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}
+	if err := removeRestoreScratch(opts.DBDir); err != nil { // snapshot.go
+		return nil, err
+	}
 	db, err := iavldb.NewGoLevelDB("state", opts.DBDir)
 	if err != nil {
 		return nil, fmt.Errorf("app: open state database in %s: %w", opts.DBDir, err)
@@ -104,6 +111,8 @@ func New(opts Options) (*App, error) {
 		return nil, fmt.Errorf("app: load state from %s: %w", filepath.Join(opts.DBDir, "state.db"), err)
 	}
 	a := &App{
+		upgradeHalt: make(chan struct{}),
+
 		log:     opts.Logger,
 		db:      db,
 		tree:    tree,
@@ -125,6 +134,7 @@ func (a *App) Close() error {
 	a.snaps.wait()
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	a.closeRestore(false) // snapshot.go; New deletes the scratch
 	return a.db.Close()
 }
 
@@ -142,6 +152,7 @@ func (a *App) loadCommitted() error {
 	a.committed = imm
 	a.check = newOverlay(readStore{imm})
 	a.chainID = chain.ChainID(readStore{imm})
+	a.observeCommit()
 	return nil
 }
 
@@ -188,6 +199,7 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 // CheckTx admits a transaction to the mempool when it would pass against the
 // committed state plus the transactions admitted before it.
 func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
+	defer a.metrics.timeCheck()()
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	tx, err := a.decode(req.Tx)
@@ -311,6 +323,9 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 	defer a.mu.Unlock()
 	store := chain.TrackChanges(treeStore{a.tree}) // lists the block's status writes (feed completeness)
 	env := chain.Env{ChainID: a.chainID, Height: req.Height, Time: req.Time.Unix()}
+	if err := a.beginUpgrade(store, env); err != nil {
+		return nil, err
+	}
 	chain.BeginBlock(store, env)
 	res := &abci.ResponseFinalizeBlock{TxResults: make([]*abci.ExecTxResult, len(req.Txs))}
 	for i, raw := range req.Txs {

@@ -17,8 +17,22 @@ package app
 // A restoring node accepts an offer only when the metadata's app hash is
 // the one CometBFT's light client verified, checks each chunk's hash before
 // using it (a bad chunk is fetched again from another peer), imports the
-// nodes into its empty tree, and compares the restored root with the app
-// hash once more before it answers that the snapshot applied.
+// nodes into a scratch database beside the state (DBDIR/restore.db), and
+// compares the restored root with the app hash once more before it swaps
+// the scratch database in as DBDIR/state.db and answers that the snapshot
+// applied.
+//
+// The chunk hashes only prove that the chunks are the ones the metadata
+// names; a hostile peer can offer metadata with the genuine app hash of a
+// real height and its own chunks. So the import checks the tree's shape as
+// it goes (importGuard: every inner node joins two lower subtrees, the
+// unjoined subtrees never pile up past what a balanced tree of the most
+// nodes the metadata can carry would hold), and every failure such a
+// snapshot can cause is answered REJECT_SNAPSHOT (CometBFT then tries
+// another snapshot) rather than ABORT (CometBFT gives up state sync). The
+// real state is never written before the app-hash check: a refused or
+// interrupted import leaves only the scratch database, which is deleted on
+// refusal and when the app starts.
 
 import (
 	"bytes"
@@ -27,6 +41,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"slices"
@@ -37,6 +52,7 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/cometbft/cometbft/libs/log"
 	"github.com/cosmos/iavl"
+	iavldb "github.com/cosmos/iavl/db"
 )
 
 // SnapshotFormat is the only snapshot format this app makes and restores.
@@ -48,6 +64,19 @@ const snapshotChunkSize = 2 << 20
 
 // maxSnapshotChunks bounds the chunks a metadata record may name.
 const maxSnapshotChunks = 1 << 16
+
+// maxSnapshotChunkBytes bounds a chunk restored (CometBFT's p2p limit; ours
+// are snapshotChunkSize plus at most one node).
+const maxSnapshotChunkBytes = 16 << 20
+
+// minExportNodeBytes is the shortest encoded node: key length, value
+// length, version and height, one byte each.
+const minExportNodeBytes = 4
+
+// maxImportStackBytes bounds the keys and values of the subtrees an import
+// holds in memory awaiting their parents; an honest tree holds one path's
+// worth (tens of nodes of state records).
+const maxImportStackBytes = 256 << 20
 
 const snapshotMagic = "IDLSNAP1"
 
@@ -143,6 +172,17 @@ var errSnapshotChunk = errors.New("app: snapshot chunk")
 // truncation, oversize lengths and impossible versions or heights.
 func decodeSnapshotChunk(b []byte) ([]*iavl.ExportNode, error) {
 	var out []*iavl.ExportNode
+	err := eachSnapshotNode(b, func(n *iavl.ExportNode) error {
+		out = append(out, n)
+		return nil
+	})
+	return out, err
+}
+
+// eachSnapshotNode decodes a chunk node by node and hands each to fn (so a
+// chunk of millions of tiny nodes is never held decoded at once), stopping
+// at fn's first error.
+func eachSnapshotNode(b []byte, fn func(*iavl.ExportNode) error) error {
 	bytesOf := func(n uint64) ([]byte, bool) {
 		if n > uint64(len(b)) {
 			return nil, false
@@ -159,44 +199,119 @@ func decodeSnapshotChunk(b []byte) ([]*iavl.ExportNode, error) {
 		b = b[k:]
 		return v, true
 	}
+	if len(b) == 0 {
+		return fmt.Errorf("%w: empty", errSnapshotChunk)
+	}
 	for i := 0; len(b) > 0; i++ {
 		bad := func(what string) error { return fmt.Errorf("%w: node %d: %s", errSnapshotChunk, i, what) }
 		kl, ok := uvarint()
 		if !ok {
-			return nil, bad("bad key length")
+			return bad("bad key length")
 		}
 		key, ok := bytesOf(kl)
 		if !ok {
-			return nil, bad("truncated key")
+			return bad("truncated key")
 		}
 		vl, ok := uvarint()
 		if !ok {
-			return nil, bad("bad value length")
+			return bad("bad value length")
 		}
 		var value []byte
 		if vl > 0 {
 			if value, ok = bytesOf(vl - 1); !ok {
-				return nil, bad("truncated value")
+				return bad("truncated value")
 			}
 		}
 		ver, ok := uvarint()
 		if !ok || ver == 0 || ver > 1<<62 {
-			return nil, bad("bad version")
+			return bad("bad version")
 		}
 		if len(b) < 1 {
-			return nil, bad("truncated height")
+			return bad("truncated height")
 		}
 		h := int8(b[0])
 		b = b[1:]
 		if h < 0 || (h == 0) != (value != nil) {
-			return nil, bad("a leaf carries a value and an inner node none")
+			return bad("a leaf carries a value and an inner node none")
 		}
-		out = append(out, &iavl.ExportNode{Key: key, Value: value, Version: int64(ver), Height: h})
+		if err := fn(&iavl.ExportNode{Key: key, Value: value, Version: int64(ver), Height: h}); err != nil {
+			return err
+		}
 	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("%w: empty", errSnapshotChunk)
+	return nil
+}
+
+var errSnapshotTree = errors.New("app: snapshot tree")
+
+// importGuard follows the shape of the tree being imported, node by node in
+// the exporter's post-order, and refuses a node before iavl's Importer
+// would take it into a shape that cannot become one tree or would grow
+// without bound: the Importer keeps every subtree not yet joined to a
+// parent on a stack in memory, and files an inner node that finds no two
+// lower subtrees there as one more subtree.
+type importGuard struct {
+	stack    []guardEntry // subtrees awaiting a parent, as iavl's stack
+	bytes    int          // keys and values on the stack
+	nodes    uint64
+	maxNodes uint64
+	maxDepth int
+	maxBytes int
+	peak     int // the deepest the stack has been
+}
+
+type guardEntry struct {
+	height int8
+	bytes  int
+}
+
+// newImportGuard bounds an import of chunks chunks: at most
+// chunks*maxSnapshotChunkBytes/minExportNodeBytes nodes, and a stack no
+// deeper than a balanced tree of that many nodes needs (an AVL tree of n
+// nodes is at most 1.44*log2(n) high, and the stack holds at most one
+// subtree per level plus the one just finished) with some slack.
+func newImportGuard(chunks int) *importGuard {
+	maxNodes := uint64(chunks) * (maxSnapshotChunkBytes / minExportNodeBytes)
+	return &importGuard{maxNodes: maxNodes, maxDepth: 2*bits.Len64(maxNodes) + 8, maxBytes: maxImportStackBytes}
+}
+
+// add checks n and records it; nil means the Importer may take it.
+func (g *importGuard) add(n *iavl.ExportNode) error {
+	g.nodes++
+	if g.nodes > g.maxNodes {
+		return fmt.Errorf("%w: more than the %d nodes its chunks can hold", errSnapshotTree, g.maxNodes)
 	}
-	return out, nil
+	e := guardEntry{height: n.Height, bytes: len(n.Key) + len(n.Value)}
+	if n.Height > 0 {
+		k := len(g.stack)
+		if k < 2 {
+			return fmt.Errorf("%w: node %d: an inner node without two subtrees below it", errSnapshotTree, g.nodes)
+		}
+		l, r := g.stack[k-2], g.stack[k-1]
+		if l.height >= n.Height || r.height >= n.Height || n.Height != max(l.height, r.height)+1 {
+			return fmt.Errorf("%w: node %d: an inner node of height %d over subtrees of heights %d and %d",
+				errSnapshotTree, g.nodes, n.Height, l.height, r.height)
+		}
+		g.stack = g.stack[:k-2]
+		g.bytes -= l.bytes + r.bytes
+	}
+	if len(g.stack)+1 > g.maxDepth {
+		return fmt.Errorf("%w: node %d: more than %d subtrees awaiting a parent", errSnapshotTree, g.nodes, g.maxDepth)
+	}
+	if g.bytes+e.bytes > g.maxBytes {
+		return fmt.Errorf("%w: node %d: more than %d bytes of keys and values awaiting a parent", errSnapshotTree, g.nodes, g.maxBytes)
+	}
+	g.stack = append(g.stack, e)
+	g.bytes += e.bytes
+	g.peak = max(g.peak, len(g.stack))
+	return nil
+}
+
+// done checks that the nodes added make one tree.
+func (g *importGuard) done() error {
+	if len(g.stack) != 1 {
+		return fmt.Errorf("%w: %d subtrees at the end, want one tree", errSnapshotTree, len(g.stack))
+	}
+	return nil
 }
 
 // snapshotter takes, keeps and serves snapshots, and restores one.
@@ -211,12 +326,115 @@ type snapshotter struct {
 
 	// restore is the snapshot being restored (under App.mu).
 	restore *restoreState
+	// lastGuard is the shape check of the latest restore (tests).
+	lastGuard *importGuard
 }
 
 type restoreState struct {
 	meta     *snapshotMeta
+	db       *iavldb.GoLevelDB // the scratch database
+	tree     *iavl.MutableTree // on db
 	importer *iavl.Importer
+	guard    *importGuard
 	next     uint32
+}
+
+// restoreScratch is the name of the scratch database a snapshot is
+// imported into (DBDIR/restore.db); stateRetired is where the empty state
+// database goes while the restored one takes its place.
+const (
+	restoreScratch = "restore"
+	stateRetired   = "state.db.old"
+)
+
+// openStateTree opens DIR/NAME.db and loads its latest version, as New
+// does for the state.
+func openStateTree(dir, name string) (*iavldb.GoLevelDB, *iavl.MutableTree, error) {
+	db, err := iavldb.NewGoLevelDB(name, dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	tree := iavl.NewMutableTree(db, 10_000, false, iavl.NewNopLogger())
+	if _, err := tree.Load(); err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return db, tree, nil
+}
+
+// removeRestoreScratch deletes what an interrupted snapshot restore left in
+// the state directory dir: the scratch database, and the empty state
+// database a crash mid-swap left retired. New calls it before it opens the
+// state; the state itself is never touched.
+func removeRestoreScratch(dir string) error {
+	for _, name := range []string{restoreScratch + ".db", stateRetired} {
+		if err := os.RemoveAll(filepath.Join(dir, name)); err != nil {
+			return fmt.Errorf("app: remove an interrupted restore: %w", err)
+		}
+	}
+	return nil
+}
+
+// closeRestore ends a restore in progress, closing its scratch database;
+// with discard it also deletes it. Called under App.mu.
+func (a *App) closeRestore(discard bool) {
+	r := a.snaps.restore
+	if r == nil {
+		return
+	}
+	a.snaps.restore = nil
+	r.importer.Close()
+	r.db.Close()
+	if discard {
+		if err := os.RemoveAll(filepath.Join(a.opts.DBDir, restoreScratch+".db")); err != nil {
+			a.log.Error("removing the scratch database of a restore", "err", err)
+		}
+	}
+}
+
+// swapInRestored makes the scratch database of a finished, checked restore
+// the state: it closes both, moves the (empty) state database aside,
+// renames the scratch database into its place and reopens it. A crash at
+// any point leaves a state directory New opens: either the empty state or
+// the restored one, plus scratch that New deletes.
+func (a *App) swapInRestored(r *restoreState) error {
+	dir := a.opts.DBDir
+	state := filepath.Join(dir, "state.db")
+	r.db.Close()
+	if err := a.db.Close(); err != nil {
+		return fmt.Errorf("app: close the empty state: %w", err)
+	}
+	err := os.RemoveAll(filepath.Join(dir, stateRetired))
+	if err == nil {
+		err = os.Rename(state, filepath.Join(dir, stateRetired))
+	}
+	if err == nil {
+		err = os.Rename(filepath.Join(dir, restoreScratch+".db"), state)
+	}
+	if err == nil {
+		err = syncDir(dir)
+	}
+	if err == nil {
+		err = os.RemoveAll(filepath.Join(dir, stateRetired))
+	}
+	db, tree, oerr := openStateTree(dir, "state")
+	if oerr != nil {
+		return fmt.Errorf("app: reopen the state after a restore: %w", oerr)
+	}
+	a.db, a.tree = db, tree
+	if err != nil {
+		return fmt.Errorf("app: swap in the restored state: %w", err)
+	}
+	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
 
 func newSnapshotter(opts SnapshotOptions, logger log.Logger) *snapshotter {
@@ -480,23 +698,40 @@ func (a *App) OfferSnapshot(_ context.Context, req *abci.RequestOfferSnapshot) (
 		a.log.Error("refusing a snapshot: this node already has state", "version", a.tree.Version())
 		return reply(abci.ResponseOfferSnapshot_ABORT)
 	}
-	if r := a.snaps.restore; r != nil {
-		r.importer.Close()
-		a.snaps.restore = nil
-	}
-	imp, err := a.tree.Import(int64(m.Height))
+	a.closeRestore(true)
+	r, err := a.startRestore(m)
 	if err != nil {
 		a.log.Error("starting a snapshot import", "height", m.Height, "err", err)
 		return reply(abci.ResponseOfferSnapshot_ABORT)
 	}
-	a.snaps.restore = &restoreState{meta: m, importer: imp}
+	a.snaps.restore = r
 	a.log.Info("restoring a snapshot", "height", m.Height, "chunks", len(m.Chunks))
 	return reply(abci.ResponseOfferSnapshot_ACCEPT)
 }
 
-// ApplySnapshotChunk checks a chunk's hash, imports its nodes, and after
-// the last one checks the restored state's root against the verified app
-// hash.
+// startRestore opens a fresh scratch database and starts importing m into
+// it.
+func (a *App) startRestore(m *snapshotMeta) (*restoreState, error) {
+	if err := os.RemoveAll(filepath.Join(a.opts.DBDir, restoreScratch+".db")); err != nil {
+		return nil, err
+	}
+	db, tree, err := openStateTree(a.opts.DBDir, restoreScratch)
+	if err != nil {
+		return nil, err
+	}
+	imp, err := tree.Import(int64(m.Height))
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	g := newImportGuard(len(m.Chunks))
+	a.snaps.lastGuard = g
+	return &restoreState{meta: m, db: db, tree: tree, importer: imp, guard: g}, nil
+}
+
+// ApplySnapshotChunk checks a chunk's hash, checks and imports its nodes
+// into the scratch database, and after the last one checks the restored
+// root against the verified app hash and swaps the restored state in.
 func (a *App) ApplySnapshotChunk(_ context.Context, req *abci.RequestApplySnapshotChunk) (*abci.ResponseApplySnapshotChunk, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -518,40 +753,51 @@ func (a *App) ApplySnapshotChunk(_ context.Context, req *abci.RequestApplySnapsh
 		}
 		return res, nil
 	}
-	fail := func(err error) (*abci.ResponseApplySnapshotChunk, error) {
-		a.log.Error("restoring the snapshot failed", "height", r.meta.Height, "err", err)
-		r.importer.Close()
-		a.snaps.restore = nil
-		return reply(abci.ResponseApplySnapshotChunk_REJECT_SNAPSHOT)
+	// From here on the chunk is the one the snapshot's metadata names, so
+	// whatever is wrong with it is the snapshot's fault (and its senders'):
+	// refuse the snapshot, so that CometBFT tries another, and the peers
+	// that served it.
+	reject := func(err error) (*abci.ResponseApplySnapshotChunk, error) {
+		a.log.Error("refusing the snapshot: it does not restore", "height", r.meta.Height, "chunk", req.Index, "sender", req.Sender, "err", err)
+		a.closeRestore(true)
+		res := &abci.ResponseApplySnapshotChunk{Result: abci.ResponseApplySnapshotChunk_REJECT_SNAPSHOT}
+		if req.Sender != "" {
+			res.RejectSenders = []string{req.Sender}
+		}
+		return res, nil
 	}
-	nodes, err := decodeSnapshotChunk(req.Chunk)
-	if err != nil {
-		return fail(err)
+	if len(req.Chunk) > maxSnapshotChunkBytes {
+		return reject(fmt.Errorf("%w: %d bytes, more than %d", errSnapshotChunk, len(req.Chunk), maxSnapshotChunkBytes))
 	}
-	for _, n := range nodes {
+	err := eachSnapshotNode(req.Chunk, func(n *iavl.ExportNode) error {
 		if n.Version > int64(r.meta.Height) {
-			return fail(fmt.Errorf("a node of version %d in a snapshot of height %d", n.Version, r.meta.Height))
+			return fmt.Errorf("%w: a node of version %d in a snapshot of height %d", errSnapshotTree, n.Version, r.meta.Height)
 		}
-		if err := r.importer.Add(n); err != nil {
-			return fail(err)
+		if err := r.guard.add(n); err != nil {
+			return err
 		}
+		return r.importer.Add(n)
+	})
+	if err != nil {
+		return reject(err)
 	}
 	r.next++
 	if int(r.next) < len(r.meta.Chunks) {
 		return reply(abci.ResponseApplySnapshotChunk_ACCEPT)
 	}
-	a.snaps.restore = nil
-	if err := r.importer.Commit(); err != nil {
-		a.log.Error("committing the restored state failed", "height", r.meta.Height, "err", err)
-		return reply(abci.ResponseApplySnapshotChunk_ABORT)
+	if err := r.guard.done(); err != nil {
+		return reject(err)
 	}
-	if got := a.tree.Hash(); !bytes.Equal(got, r.meta.AppHash) {
-		a.log.Error("the restored state does not have the verified app hash; discarding it", "height", r.meta.Height,
-			"restored", fmt.Sprintf("%X", got), "verified", fmt.Sprintf("%X", r.meta.AppHash))
-		if err := a.tree.DeleteVersionsFrom(int64(r.meta.Height)); err != nil {
-			return reply(abci.ResponseApplySnapshotChunk_ABORT)
-		}
-		return reply(abci.ResponseApplySnapshotChunk_REJECT_SNAPSHOT)
+	if err := r.importer.Commit(); err != nil {
+		return reject(fmt.Errorf("%w: %v", errSnapshotTree, err))
+	}
+	if got := r.tree.Hash(); !bytes.Equal(got, r.meta.AppHash) {
+		return reject(fmt.Errorf("%w: the restored state's root is %X, not the verified app hash %X", errSnapshotTree, got, r.meta.AppHash))
+	}
+	a.snaps.restore = nil
+	if err := a.swapInRestored(r); err != nil {
+		a.log.Error("installing the restored state", "height", r.meta.Height, "err", err)
+		return reply(abci.ResponseApplySnapshotChunk_ABORT)
 	}
 	if err := a.loadCommitted(); err != nil {
 		a.log.Error("loading the restored state", "err", err)

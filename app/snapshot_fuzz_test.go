@@ -3,9 +3,11 @@ package app
 import (
 	"bytes"
 	"crypto/sha256"
+	"slices"
 	"testing"
 
 	"github.com/cosmos/iavl"
+	iavldb "github.com/cosmos/iavl/db"
 )
 
 // FuzzSnapshotMetadata: the metadata decoder never panics, and what it
@@ -46,6 +48,52 @@ func FuzzSnapshotChunk(f *testing.F) {
 		}
 		if !bytes.Equal(out, b) {
 			t.Fatalf("re-encoding differs: %x vs %x (%x)", out, b, sha256.Sum256(b))
+		}
+	})
+}
+
+// FuzzSnapshotImport: a chunk, whatever it holds, goes through the shape
+// check into iavl's Importer without a panic, the Importer's stack never
+// grows past the check's cap, and a chunk the check accepts as one tree is
+// one iavl commits.
+func FuzzSnapshotImport(f *testing.F) {
+	leaf := func(k string) []byte {
+		return appendExportNode(nil, &iavl.ExportNode{Key: []byte(k), Value: []byte("v"), Version: 3, Height: 0})
+	}
+	inner := func(k string, h int8) []byte {
+		return appendExportNode(nil, &iavl.ExportNode{Key: []byte(k), Version: 3, Height: h})
+	}
+	f.Add(leaf("a"))
+	f.Add(slices.Concat(leaf("a"), leaf("b"), inner("b", 1)))
+	f.Add(slices.Concat(leaf("a"), leaf("b"), inner("b", 1), leaf("c"), inner("c", 2)))
+	f.Add(slices.Concat(leaf("a"), leaf("b")))
+	f.Add(inner("a", 1))
+	f.Add(bytes.Repeat(leaf("a"), 100))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		tree := iavl.NewMutableTree(iavldb.NewMemDB(), 100, true, iavl.NewNopLogger())
+		imp, err := tree.Import(5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer imp.Close()
+		g := newImportGuard(1)
+		err = eachSnapshotNode(b, func(n *iavl.ExportNode) error {
+			if n.Version > 5 {
+				return errSnapshotTree
+			}
+			if err := g.add(n); err != nil {
+				return err
+			}
+			if len(g.stack) > g.maxDepth {
+				t.Fatalf("stack %d deep, cap %d", len(g.stack), g.maxDepth)
+			}
+			return imp.Add(n)
+		})
+		if err != nil || g.done() != nil {
+			return
+		}
+		if err := imp.Commit(); err != nil {
+			t.Fatalf("the shape check accepted a tree iavl refuses: %v", err)
 		}
 	})
 }

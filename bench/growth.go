@@ -177,6 +177,7 @@ func newWorld(o GrowthOptions) (*world, error) {
 		return nil, fmt.Errorf("bench: %d attestations per subject and claim type is over the chain's limit of %d", o.PerSubject, st.Params.MaxAttestationsPerClaim)
 	}
 	st.Members = []genesis.Member{{ID: attester, PubKey: w.memberKey.Public().(ed25519.PublicKey), Roles: []string{chain.RoleAttester, chain.RoleGovernor}}}
+	st.ClaimTypes = genesis.FoundingClaimTypes(claimTypes, []string{attester}, time.Duration(st.Params.MaxAttestationLifetime))
 	if err := st.Validate(); err != nil {
 		return nil, err
 	}

@@ -34,6 +34,9 @@ func (m *Machine) attest(st Store, env Env, tx *Tx, a *chainpb.Attest) (*Result,
 	case params.MaxAttestationLifetime > 0 && a.NotAfter-env.Time > params.MaxAttestationLifetime:
 		return nil, refuse(CodeLifetimeTooLong, "not-after %s is more than the maximum lifetime %s after the block time", fmtTime(a.NotAfter), time.Duration(params.MaxAttestationLifetime)*time.Second)
 	}
+	if err := checkRegistry(st, mem.Id, a.ClaimType, a.NotAfter, env.Time); err != nil {
+		return nil, err
+	}
 	cs := GetClaimStatus(st, subject, a.ClaimType)
 	if cs == nil {
 		cs = &chainpb.ClaimStatus{Subject: subject, ClaimType: a.ClaimType}

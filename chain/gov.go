@@ -139,6 +139,8 @@ func expireProposals(st Store, height int64) {
 
 func actionName(a *chainpb.GovAction) string {
 	switch a.GetAction().(type) {
+	case *chainpb.GovAction_Upgrade:
+		return "upgrade"
 	case *chainpb.GovAction_AddMember:
 		return "add_member"
 	case *chainpb.GovAction_RemoveMember:
@@ -154,12 +156,20 @@ func actionName(a *chainpb.GovAction) string {
 	case *chainpb.GovAction_SetParams:
 		return "set_params"
 	}
+	if n := claimTypeActionName(a); n != "" {
+		return n
+	}
 	return "none"
 }
 
 // CheckAction checks a governance action's form, without state.
 func CheckAction(a *chainpb.GovAction) error {
+	if handled, err := checkClaimTypeAction(a); handled {
+		return err
+	}
 	switch act := a.GetAction().(type) {
+	case *chainpb.GovAction_Upgrade:
+		return checkUpgrade(act.Upgrade)
 	case *chainpb.GovAction_AddMember:
 		if act.AddMember.Sequence != 0 {
 			return fmt.Errorf("add_member: a new member starts at sequence 0")
@@ -241,8 +251,13 @@ func (m *Machine) execute(st Store, env Env, a *chainpb.GovAction) error {
 		}
 		return nil
 	}
+	if handled, err := executeClaimTypeAction(st, env, a); handled {
+		return err
+	}
 	threshold := GetParams(st).GovernorThreshold
 	switch act := a.GetAction().(type) {
+	case *chainpb.GovAction_Upgrade:
+		return scheduleUpgrade(st, env, act.Upgrade)
 	case *chainpb.GovAction_AddMember:
 		n := act.AddMember
 		for _, mem := range members {

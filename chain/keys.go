@@ -21,6 +21,7 @@ import (
 //	0x0b                           -> last block (height, time)
 //	0x0c expiry height, proposal ID -> (empty) open proposals by expiry
 //	0x0d validator key             -> power decided this block (cleared by EndBlock)
+//	0x18 claim type name           -> ClaimType (the claim-type registry: chain/registry.go)
 //
 // Attestation IDs are the big-endian block height and transaction index, so
 // new attestations append at the right edge of the tree (local inserts): an

@@ -140,6 +140,8 @@ type Genesis struct {
 	Params  *chainpb.Params
 	Members []*chainpb.Member
 	Anchors []*chainpb.TrustAnchor
+	// ClaimTypes are the first entries of the claim-type registry.
+	ClaimTypes []*chainpb.ClaimType
 }
 
 // InitState writes the genesis state.
@@ -150,6 +152,9 @@ func InitState(st Store, chainID string, g *Genesis) {
 		SetMember(st, m)
 	}
 	SetAnchors(st, &chainpb.AnchorSet{Anchors: g.Anchors})
+	for _, ct := range g.ClaimTypes {
+		SetClaimType(st, ct)
+	}
 }
 
 // ChainID reads the chain ID recorded at genesis.

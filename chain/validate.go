@@ -3,7 +3,11 @@ package chain
 import (
 	"crypto/ed25519"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
 	"strings"
 
 	"github.com/idledger/idledger/chain/chainpb"
@@ -30,12 +34,17 @@ func ValidateParams(p *chainpb.Params, governors int) error {
 	return nil
 }
 
-// ValidateMember checks a member record's form: ID, key, roles, node IDs.
+// MaxP2PAddressLen bounds a member's p2p_address: a 253-character DNS
+// name, a colon and a port fit.
+const MaxP2PAddressLen = 260
+
+// ValidateMember checks a member record's form: ID, key, roles, node IDs,
+// p2p address.
 func ValidateMember(m *chainpb.Member) error {
 	if !ValidMemberID(m.Id) {
 		return fmt.Errorf("id %q: want 1-32 characters of a-z 0-9 -, starting with a letter or digit", m.Id)
 	}
-	for _, f := range []struct{ name, text string }{{"id", m.Id}, {"name", m.Name}} {
+	for _, f := range []struct{ name, text string }{{"id", m.Id}, {"name", m.Name}, {"p2p_address", m.P2PAddress}} {
 		if d, found := privacy.FindMyNumber([]byte(f.text)); found {
 			return fmt.Errorf("%s carries what looks like a My Number (%s): the ledger never records one", f.name, privacy.Mask(d))
 		}
@@ -56,7 +65,61 @@ func ValidateMember(m *chainpb.Member) error {
 		}
 		seen[n] = true
 	}
+	if a := m.P2PAddress; a != "" {
+		if len(a) > MaxP2PAddressLen {
+			return fmt.Errorf("p2p_address: %d bytes, want host:port of at most %d", len(a), MaxP2PAddressLen)
+		}
+		if err := CheckHostPort(a); err != nil {
+			return fmt.Errorf("p2p_address %q: %v", a, err)
+		}
+	}
 	return nil
+}
+
+// CheckHostPort checks a p2p address: host:port, the host an IP address or
+// a DNS name (letters, digits, hyphens and dots), the port 1 to 65535. The
+// genesis ceremony and governance's add_member both apply it.
+func CheckHostPort(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return errors.New("want host:port")
+	}
+	if host == "" {
+		return errors.New("want an explicit host such as 127.0.0.1")
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || port != strconv.Itoa(n) {
+		return errors.New("bad port")
+	}
+	if ip, err := netip.ParseAddr(host); err == nil {
+		if ip.Zone() != "" {
+			return errors.New("want an IP address without a zone")
+		}
+		return nil
+	}
+	if !validHostName(host) {
+		return errors.New("want an IP address or a DNS name as the host")
+	}
+	return nil
+}
+
+// validHostName: 1 to 253 characters, dot-separated labels of 1 to 63
+// letters, digits and hyphens, no label starting or ending with a hyphen.
+func validHostName(h string) bool {
+	h = strings.TrimSuffix(h, ".")
+	if h == "" || len(h) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(h, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, c := range []byte(label) {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // ValidateRoles checks a role list: at least one, each known, none twice.

@@ -98,11 +98,12 @@ Examples:
 
 func newAssembleCommand() *cobra.Command {
 	var (
-		chainID   string
-		anchors   []string
-		threshold uint32
-		retention int64
-		outFile   string
+		chainID    string
+		anchors    []string
+		threshold  uint32
+		retention  int64
+		outFile    string
+		claimTypes []string
 	)
 	cmd := &cobra.Command{
 		Use:   "assemble --chain-id ID --anchor CA.crt [--governor-threshold N] REQ.json... > genesis.json",
@@ -142,7 +143,7 @@ Example:
 			if err != nil {
 				return err
 			}
-			opts := genesis.AssembleOptions{ChainID: chainID, Anchors: as, GovernorThreshold: threshold, BlockRetention: retention}
+			opts := genesis.AssembleOptions{ChainID: chainID, Anchors: as, GovernorThreshold: threshold, BlockRetention: retention, ClaimTypes: claimTypes}
 			doc, err := genesis.AssembleDoc(opts, reqs)
 			if err != nil {
 				return err
@@ -164,6 +165,7 @@ Example:
 	f.Uint32Var(&threshold, "governor-threshold", 0, "approvals a proposal needs (default a majority of the governors)")
 	f.Int64Var(&retention, "block-retention", 0, "keep only this many recent block bodies (0 keeps all)")
 	f.StringVar(&outFile, "out", "", "write the genesis to this file instead of stdout (refuses to overwrite)")
+	f.StringSliceVar(&claimTypes, "claim-types", nil, "claim types the genesis registers for every attester (default kyc,ticket,fare-eligibility; see docs/claim-types.md)")
 	return cmd
 }
 

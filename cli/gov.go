@@ -102,6 +102,9 @@ func (v proposalView) text(w io.Writer) {
 
 // describeAction names an action and says what it does in one line.
 func describeAction(a *chainpb.GovAction) (string, string) {
+	if n, d, ok := describeClaimTypeAction(a); ok {
+		return n, d
+	}
 	switch act := a.GetAction().(type) {
 	case *chainpb.GovAction_AddMember:
 		m := act.AddMember
@@ -132,6 +135,8 @@ func describeAction(a *chainpb.GovAction) (string, string) {
 			"max_attestations_per_claim=%d governor_threshold=%d proposal_ttl_blocks=%d max_revocations_per_tx=%d",
 			time.Duration(p.MaxAttestationLifetime)*time.Second, p.AllowSigningCertificates, p.BlockRetention,
 			p.MaxAttestationsPerClaim, p.GovernorThreshold, p.ProposalTtlBlocks, p.MaxRevocationsPerTx)
+	case *chainpb.GovAction_Upgrade:
+		return "upgrade", fmt.Sprintf("%s at height %d", act.Upgrade.Name, act.Upgrade.Height)
 	}
 	return "none", ""
 }
@@ -163,10 +168,14 @@ Actions:
                        its validators lose their power
   set-roles ID         replace a member's roles
   set-validator-power  a consensus key's voting power (0 removes it)
+  upgrade              halt every node at a height for a software upgrade
   add-anchor           trust a JPKI root CA certificate
   remove-anchor ID     stop trusting one (new attestations under it fail;
                        existing ones keep their status)
   set-params           change chain parameters (the others stay as they are)
+  register-claim-type  register or change a claim type: meaning, attesters,
+                       max validity (docs/claim-types.md)
+  retire-claim-type    no new attestation of a type (live ones stay valid)
 
 Examples:
 
@@ -177,9 +186,11 @@ Examples:
   idledger gov propose set-params --max-attestation-lifetime 8760h --member-key gov_key.pem`,
 	}
 	cmd.AddCommand(
+		newProposeUpgradeCommand(g),
 		newProposeAddMemberCommand(g), newProposeRemoveMemberCommand(g), newProposeSetRolesCommand(g),
 		newProposeSetValidatorPowerCommand(g), newProposeAddAnchorCommand(g), newProposeRemoveAnchorCommand(g),
 		newProposeSetParamsCommand(g),
+		newProposeRegisterClaimTypeCommand(g), newProposeRetireClaimTypeCommand(g),
 	)
 	return cmd
 }

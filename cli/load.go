@@ -29,9 +29,8 @@ func newTestnetLoadCommand() *cobra.Command {
 		Short: "Measure committed transactions per second and latency",
 		Long: `Load measures a running testnet. First it prepares rate × duration Attest
 transactions (at most 100000) on every core: each one attests a claim about
-a new card, a certificate the test CA issues for one of the holders' keys
-(--subjects holders reuses the holders' certificates instead), signed by
-the holder and by the member of the node it goes to (orgI for node I), in
+a new card, a certificate the test CA issues for one of the holders' keys,
+signed by the holder and by the member of the node it goes to (orgI for node I), in
 that member's sequence order. Then it sends them at --rate for --duration,
 spread round-robin over --nodes: each node gets one sender per member of
 its organisation (orgI and its load members), each on its own connection,
@@ -112,7 +111,6 @@ Example:
 	f.Float64Var(&opts.Rate, "rate", 0, "offered load, transactions per second over all target nodes (required)")
 	f.DurationVar(&opts.Duration, "duration", 0, "how long to offer it, e.g. 30s (required)")
 	f.StringVar(&nodes, "nodes", "", "comma-separated node numbers to send to (default all)")
-	f.StringVar(&opts.Subjects, "subjects", loadgen.SubjectsFresh, "fresh: a new certificate per transaction; holders: reuse the holders' certificates")
 	f.DurationVar(&opts.Wait, "wait", loadgen.DefaultLoadWait, "how long to wait for commits after the last send")
 	f.BoolVar(&opts.AppCheck, "app-check", false, "check the application state afterwards")
 	f.StringVar(&compare, "compare", "", "kvstore: run the same shape and load on CometBFT's kvstore example, then on idledger, on new testnets")
@@ -125,11 +123,7 @@ Example:
 }
 
 func printLoadResult(w io.Writer, r *loadgen.LoadResult) {
-	subjects := ""
-	if r.Subjects != "" {
-		subjects = ", subjects " + r.Subjects
-	}
-	fmt.Fprintf(w, "%s, %d validators, sending to %s; %d-byte transactions%s\n", r.App, r.Validators, strings.Join(r.Targets, ", "), r.TxBytes, subjects)
+	fmt.Fprintf(w, "%s, %d validators, sending to %s; %d-byte transactions\n", r.App, r.Validators, strings.Join(r.Targets, ", "), r.TxBytes)
 	fmt.Fprintf(w, "  prepared:     %d in %s\n", r.Prepared, r.PrepareTime.D())
 	fmt.Fprintf(w, "  offered:      %.1f tx/s (asked %g for %s; %d sent in %s)\n", r.OfferedTPS, r.Rate, r.Duration.D(), r.Sent, r.SendTime.D())
 	fmt.Fprintf(w, "  committed:    %.1f tx/s (%d committed, %d accepted, %d failed in the block, %d not committed in time)\n", r.CommittedTPS, r.Committed, r.Accepted, r.Failed, r.Lost)

@@ -114,6 +114,7 @@ Examples:
 	f.StringArrayVar(&opts.AnchorFiles, "anchor", nil, "PEM file of a JPKI root CA certificate to trust (required; repeatable)")
 	f.StringVar(&opts.MemberID, "member", node.DefaultMemberID, "the operator's member ID (a-z 0-9 -)")
 	f.StringVar(&opts.MemberName, "member-name", "", "the operator's display name")
+	f.StringSliceVar(&opts.ClaimTypes, "claim-types", nil, "claim types the genesis registers for the operator (default kyc,ticket,fare-eligibility; see docs/claim-types.md)")
 	f.StringVar(&cfg.Moniker, "moniker", "", "node name shown to peers (default \"idledger\")")
 	f.StringVar(&cfg.RPCAddr, "rpc-addr", node.DefaultRPCAddr, "RPC listen address, host:port")
 	f.StringVar(&cfg.P2PAddr, "p2p-addr", node.DefaultP2PAddr, "p2p listen address, host:port")
@@ -140,6 +141,12 @@ and RPC with the idledger application in the same process. It logs to
 stderr (structured; config.toml's log_format json for JSON lines) and runs
 until interrupted (Ctrl-C, SIGTERM), then stops cleanly. A restarted node
 resumes where it stopped.
+
+With priv_validator_laddr set in config.toml the validator key is not read
+from the home: the node waits for a remote signer (idledger signer run).
+At a governance-scheduled upgrade this binary does not know, the node halts
+before executing the upgrade height and exits with status 3 (see
+docs/operators.md); a binary without the upgrade refuses to start past it.
 
 With --feed-listen the node also publishes the verifier feed over libp2p
 gossipsub: every committed block's signed header and commit and the status

@@ -44,8 +44,10 @@ CometBFT's light client from the genesis validators (or a checkpoint).`,
 	}
 	cmd.PersistentFlags().StringVar(&q.node, "node", client.DefaultNodeURL, "node RPC URL")
 	cmd.PersistentFlags().StringVarP(&q.output.format, "output", "o", "text", "output format: text or json")
+	cmd.AddCommand(newQueryUpgradeCommand(q))
 	cmd.AddCommand(newQueryStatusCommand(q), newQueryAttestationCommand(q), newQueryMembersCommand(q),
-		newQueryParamsCommand(q), newQueryAnchorsCommand(q), newQueryProposalCommand(q), newQueryProposalsCommand(q))
+		newQueryParamsCommand(q), newQueryAnchorsCommand(q), newQueryProposalCommand(q), newQueryProposalsCommand(q),
+		newQueryClaimTypesCommand(q))
 	return cmd
 }
 
@@ -83,6 +85,11 @@ type statusView struct {
 	Trust       *trustView      `json:"trust,omitempty"`
 	Attestation *entryView      `json:"attestation,omitempty"`
 	Revocation  *revocationView `json:"revocation,omitempty"`
+	// ClaimTypeEntry is the type's registry entry, under the same proof.
+	ClaimTypeEntry *claimTypeView `json:"claim_type_entry,omitempty"`
+	// AttesterAllowed says whether the attestation's attester may attest
+	// the type today (its attestation stands either way until not-after).
+	AttesterAllowed *bool `json:"attester_allowed,omitempty"`
 }
 
 func unixUTC(s int64) time.Time { return time.Unix(s, 0).UTC() }
@@ -212,6 +219,11 @@ Examples:
 				}
 			}
 			v.Revocation = revView(st.Revocation)
+			v.ClaimTypeEntry = viewClaimType(st.ClaimTypeEntry)
+			if st.Entry != nil {
+				allowed := chain.AttesterAllowed(st.ClaimTypeEntry, st.Entry.Attester)
+				v.AttesterAllowed = &allowed
+			}
 			return q.output.print(cmd.OutOrStdout(), v, func(w io.Writer) {
 				fmt.Fprintln(w, v.State)
 				fmt.Fprintf(w, "  subject:     %s\n", v.Subject)
@@ -221,6 +233,17 @@ Examples:
 				}
 				if r := v.Revocation; r != nil {
 					fmt.Fprintf(w, "  revoked:     by %s at %s: %s\n", r.By, r.Time.Format(time.RFC3339), r.Reason)
+				}
+				switch ct := v.ClaimTypeEntry; {
+				case ct == nil:
+					fmt.Fprintf(w, "  claim type:  not registered\n")
+				case ct.Retired:
+					fmt.Fprintf(w, "  registry:    retired at height %d; attesters %s, max validity %s\n", ct.RetiredHeight, strings.Join(ct.Attesters, ", "), ct.MaxValidity)
+				default:
+					fmt.Fprintf(w, "  registry:    attesters %s, max validity %s\n", strings.Join(ct.Attesters, ", "), ct.MaxValidity)
+				}
+				if v.AttesterAllowed != nil && !*v.AttesterAllowed {
+					fmt.Fprintf(w, "  note:        the attester may no longer attest this type; its attestation stands until not-after\n")
 				}
 				fmt.Fprintf(w, "  state:       height %d, status computed at %s\n", v.Height, v.Time.Format(time.RFC3339))
 				if v.Verified {

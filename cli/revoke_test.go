@@ -130,6 +130,8 @@ func TestRevocationAndGovernance(t *testing.T) {
 	if p.Status != "executed" {
 		t.Errorf("add-member clerk = %+v", p)
 	}
+	// The clerk may attest kyc too.
+	ok(t, nil, append([]string{"gov", "propose", "register-claim-type", "--name", "kyc", "--attester", "operator,clerk", "--max-validity", "8760h"}, gov...)...)
 	var q proposalJSON
 	ok(t, &q, "query", "proposal", fmt.Sprint(p.ID), "--node", url, "-o", "json")
 	if q.ID != p.ID || q.Status != "executed" || q.Action != "add-member" {

@@ -77,10 +77,13 @@ Try it on one machine:
 		newGovCommand(),
 		newQueryCommand(),
 		newVersionCommand(),
+		newSignerCommand(),
+		newDoctorCommand(),
 		newTestnetCommand(),
 		newVerifierCommand(),
 		newPresentCommand(),
 		newVerifyPresentationCommand(),
+		newExplorerCommand(),
 		newBenchCommand(),
 	)
 	return root
@@ -104,6 +107,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		name = strings.TrimPrefix(cmd.CommandPath(), root.Name()+" ") + ": "
 	}
 	fmt.Fprintf(stderr, "idledger: %s%s\n", name, oneLine(err))
+	var coded interface{ ExitCode() int } // e.g. an upgrade halt (cli/upgrade.go)
+	if errors.As(err, &coded) {
+		return coded.ExitCode()
+	}
 	var ue usageError
 	if errors.As(err, &ue) || isCobraUsage(err) {
 		if cmd != nil {

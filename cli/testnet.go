@@ -6,9 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -71,6 +75,7 @@ func (f *testnetInitFlags) add(fs *pflag.FlagSet) {
 	fs.IntVar(&f.opts.BasePort, "base-port", testnet.DefaultBasePort, "node 0's p2p port; node I uses BASE+10I (p2p), +1 (RPC), +4 (Prometheus); 0 picks free ports")
 	fs.StringVar(&f.opts.App, "app", testnet.AppIdledger, "application: idledger, or kvstore for load comparisons")
 	fs.StringVar(&f.opts.Transport, "transport", testnet.TransportComet, "validators' p2p transport: comet (CometBFT's TCP), or libp2p (CometBFT's experimental go-libp2p, QUIC over UDP; see docs/testnet.md)")
+	fs.StringSliceVar(&f.opts.ClaimTypes, "claim-types", nil, "claim types the genesis registers for every member (default kyc,ticket,fare-eligibility; see docs/claim-types.md)")
 	_ = fs.MarkHidden("app")
 }
 
@@ -102,7 +107,7 @@ Examples:
 				if err != nil {
 					return err
 				}
-				for _, name := range []string{"validators", "holders", "chain-id", "base-port", "app", "transport"} {
+				for _, name := range []string{"validators", "holders", "chain-id", "base-port", "app", "transport", "claim-types"} {
 					if cmd.Flags().Changed(name) {
 						return usagef("%s already holds a %d-validator testnet, which up restarts as it is; --%s applies only to a new one (remove %s, or give another --dir)", dir, len(m.Nodes), name, dir)
 					}
@@ -165,7 +170,7 @@ Example:
 			return output.print(cmd.OutOrStdout(), m, func(w io.Writer) {
 				fmt.Fprintf(w, "Made a %d-validator testnet (chain %s, %s transport) in %s\n", len(m.Nodes), m.ChainID, m.TransportName(), f.opts.Dir)
 				printNodeTable(w, m, nil)
-				fmt.Fprintf(w, "Start it with: idledger testnet start --dir %s\n", f.opts.Dir)
+				fmt.Fprintf(w, "Start it with: %s testnet start --dir %s\n", selfCommand().name, f.opts.Dir)
 			})
 		},
 	}
@@ -202,7 +207,7 @@ Example:
 					return err
 				}
 				printNodeTable(cmd.OutOrStdout(), n.Manifest, n)
-				fmt.Fprintf(cmd.OutOrStdout(), "Stop it with: idledger testnet stop --dir %s\n", dir)
+				fmt.Fprintf(cmd.OutOrStdout(), "Stop it with: %s testnet stop --dir %s\n", selfCommand().name, dir)
 				return nil
 			}
 			return runTestnet(cmd, dir, timeout)
@@ -222,11 +227,19 @@ func runTestnet(cmd *cobra.Command, dir string, timeout time.Duration) error {
 	if err != nil {
 		return err
 	}
+	// With the output going through a pipe ("| tee log"), Ctrl-C kills the
+	// reader too, and the next write to stdout or stderr would kill this
+	// process with SIGPIPE before it stops the nodes. Asking for SIGPIPE
+	// turns such writes into EPIPE errors instead, which are ignored.
+	sigpipe := make(chan os.Signal, 1)
+	signal.Notify(sigpipe, syscall.SIGPIPE)
+	defer signal.Stop(sigpipe)
 	stderr, stdout := cmd.ErrOrStderr(), cmd.OutOrStdout()
 	fmt.Fprintf(stderr, "starting %d nodes; waiting for each to commit a block\n", len(n.Manifest.Nodes))
 	if err := n.Start(cmd.Context(), stderr, timeout); err != nil {
 		if cmd.Context().Err() != nil {
-			return errors.New("interrupted; the nodes were stopped")
+			fmt.Fprintln(stderr, "interrupted; the nodes were stopped")
+			return nil
 		}
 		return err
 	}
@@ -236,7 +249,7 @@ func runTestnet(cmd *cobra.Command, dir string, timeout time.Duration) error {
 	}
 	fmt.Fprintf(stdout, "\nTestnet %s is running: %d validators%s\n", n.Manifest.ChainID, len(n.Manifest.Nodes), transport)
 	printNodeTable(stdout, n.Manifest, n)
-	printNextSteps(stdout, dir, n.Manifest)
+	printNextSteps(stdout, dir, n.Manifest, selfCommand())
 
 	running := len(n.Manifest.Nodes)
 	for running > 0 {
@@ -251,7 +264,10 @@ func runTestnet(cmd *cobra.Command, dir string, timeout time.Duration) error {
 		case e := <-n.Exits():
 			running--
 			name := n.Manifest.Nodes[e.Node].Name
-			if e.Err != nil {
+			var ee *exec.ExitError
+			if errors.As(e.Err, &ee) && ee.ExitCode() == ExitUpgradeNeeded {
+				fmt.Fprintf(stderr, "%s halted for an upgrade it does not know (exit status %d); end of %s:\n%s\n", name, ExitUpgradeNeeded, n.LogPath(e.Node), testnet.LogTail(n.LogPath(e.Node), 3))
+			} else if e.Err != nil {
 				fmt.Fprintf(stderr, "%s exited: %v; end of %s:\n%s\n", name, e.Err, n.LogPath(e.Node), testnet.LogTail(n.LogPath(e.Node), 5))
 			} else {
 				fmt.Fprintf(stderr, "%s stopped\n", name)
@@ -264,34 +280,75 @@ func runTestnet(cmd *cobra.Command, dir string, timeout time.Duration) error {
 
 func printNodeTable(w io.Writer, m *testnet.Manifest, n *testnet.Network) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NODE\tRPC\tP2P\tMEMBER\tPID")
+	fmt.Fprintln(tw, "NODE\tRPC\tP2P\tMETRICS\tMEMBER\tPID")
 	for i, nd := range m.Nodes {
 		pid := "-"
 		if n != nil && n.PID(i) != 0 {
 			pid = strconv.Itoa(n.PID(i))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", nd.Name, nd.RPCURL(), nd.P2P, nd.Member, pid)
+		metrics := "-"
+		if nd.Prometheus != "" {
+			metrics = "http://" + nd.Prometheus + "/metrics"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", nd.Name, nd.RPCURL(), nd.P2P, metrics, nd.Member, pid)
 	}
 	tw.Flush()
 }
 
-func printNextSteps(w io.Writer, dir string, m *testnet.Manifest) {
+func printNextSteps(w io.Writer, dir string, m *testnet.Manifest, self command) {
 	last := len(m.Nodes) - 1
 	holders := filepath.Join(dir, m.CADir, testca.HoldersDir)
+	idl := self.name
+	if self.note != "" {
+		fmt.Fprintf(w, "\n%s\n", self.note)
+	}
 	fmt.Fprintf(w, "\nLogs: %s/nodeI/node.log. Try, from another shell:\n\n", dir)
 	if m.App == testnet.AppIdledger && len(m.Holders) > 0 {
 		h := m.Holders[0]
 		claim := sha256.Sum256([]byte("example claim"))
 		fmt.Fprintf(w, "  # attest a claim about %s through node 0 (member org0)\n", h)
-		fmt.Fprintf(w, "  idledger attest --node %s \\\n", m.Nodes[0].RPCURL())
+		fmt.Fprintf(w, "  %s attest --node %s \\\n", idl, m.Nodes[0].RPCURL())
 		fmt.Fprintf(w, "      --signer soft:%s,%s \\\n", filepath.Join(holders, h+".key"), filepath.Join(holders, h+".crt"))
 		fmt.Fprintf(w, "      --member-key %s --claim-type kyc --claim-hash %s\n\n", filepath.Join(dir, m.Nodes[0].Home, "config", "member_key.pem"), hex.EncodeToString(claim[:]))
 		fmt.Fprintf(w, "  # read it back through node %d, proven against the genesis in its home\n", last)
-		fmt.Fprintf(w, "  idledger query status --home %s --cert %s --claim-type kyc --verify\n\n", filepath.Join(dir, m.Nodes[last].Home), filepath.Join(holders, h+".crt"))
+		fmt.Fprintf(w, "  %s query status --home %s --cert %s --claim-type kyc --verify\n\n", idl, filepath.Join(dir, m.Nodes[last].Home), filepath.Join(holders, h+".crt"))
 	}
-	fmt.Fprintf(w, "  idledger testnet status --dir %s\n", dir)
-	fmt.Fprintf(w, "  idledger testnet load --dir %s --rate 50 --duration 10s\n", dir)
-	fmt.Fprintf(w, "  idledger testnet stop --dir %s        # or Ctrl-C here\n\n", dir)
+	fmt.Fprintf(w, "  %s testnet status --dir %s\n", idl, dir)
+	fmt.Fprintf(w, "  %s doctor --home %s\n", idl, filepath.Join(dir, m.Nodes[0].Home))
+	fmt.Fprintf(w, "  %s testnet load --dir %s --rate 50 --duration 10s\n", idl, dir)
+	fmt.Fprintf(w, "  %s testnet stop --dir %s        # or Ctrl-C here\n\n", idl, dir)
+}
+
+// command is how to run this idledger from a shell, with a note when
+// that is not plain "idledger".
+type command struct{ name, note string }
+
+// selfCommand finds how a user's shell reaches the running binary: plain
+// "idledger" when that is on PATH and is this binary; "go run
+// ./cmd/idledger" when this is go run's temporary build; else its path.
+func selfCommand() command {
+	exe, err := os.Executable()
+	if err != nil {
+		return command{name: "idledger"}
+	}
+	if p, err := exec.LookPath("idledger"); err == nil && sameFile(p, exe) {
+		return command{name: "idledger"}
+	}
+	if strings.Contains(exe, string(filepath.Separator)+"go-build") {
+		return command{name: "go run ./cmd/idledger", note: "idledger is not on your PATH. Install it with \"go install ./cmd/...\" (into $(go env GOPATH)/bin;\n" +
+			"add that to PATH), or run the commands below as they are, from the repository's root."}
+	}
+	return command{name: exe, note: "idledger is not on your PATH (\"go install ./cmd/...\" puts it in $(go env GOPATH)/bin);\n" +
+		"the commands below name this binary by its path."}
+}
+
+func sameFile(a, b string) bool {
+	fa, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	fb, err := os.Stat(b)
+	return err == nil && os.SameFile(fa, fb)
 }
 
 type testnetStopResult struct {

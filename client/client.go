@@ -371,6 +371,11 @@ type Status struct {
 	Trust *TrustInfo
 	// Record is the claim status record (nil when the subject has none).
 	Record *chainpb.ClaimStatus
+	// ClaimTypeEntry is the claim type's registry entry at the same height
+	// (nil when the type is not registered), proven under the same app hash
+	// when Verified. Entry.Attester names who attested; whether that member
+	// may still attest the type is chain.AttesterAllowed(ClaimTypeEntry, ...).
+	ClaimTypeEntry *chainpb.ClaimType
 }
 
 // ClaimStatus answers whether subject (an identity commitment) holds a valid
@@ -388,12 +393,14 @@ func (c *Client) ClaimStatus(ctx context.Context, subject []byte, claimType stri
 	key := chain.ClaimKey(subject, claimType)
 	st := &Status{Subject: subject, ClaimType: claimType}
 	var value []byte
+	var header *cmttypes.Header
 	if verify {
 		p, err := c.VerifiedGet(ctx, key)
 		if err != nil {
 			return nil, err
 		}
 		value, st.Height, st.Time, st.AppHash, st.Verified, st.Trust = p.Value, p.Height, p.Header.Time, p.Header.AppHash, true, p.Trust
+		header = p.Header
 	} else {
 		v, h, err := c.Get(ctx, key)
 		if err != nil {
@@ -414,5 +421,8 @@ func (c *Client) ClaimStatus(ctx context.Context, subject []byte, claimType stri
 	}
 	st.Status = chain.StatusOf(st.Record, st.Time.Unix())
 	st.Age = c.opts.now().Sub(st.Time)
+	if err := c.claimTypeEntry(ctx, st, header); err != nil {
+		return nil, err
+	}
 	return st, nil
 }

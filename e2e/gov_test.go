@@ -123,6 +123,7 @@ func TestGovernanceOnTestnet(t *testing.T) {
 
 	govern("add org4", "add-member", "--id", "org4", "--pub-key-file", filepath.Join(home5, node.MemberKeyFile),
 		"--roles", "validator,attester", "--node-id", keys5.NodeID())
+	govern("org4 may attest kyc", "register-claim-type", "--name", "kyc", "--attester", "org0,org1,org2,org3,org4", "--max-validity", "8760h")
 
 	// The fifth node may now peer; it syncs.
 	logf, err := os.Create(filepath.Join(dir, "node4.log"))

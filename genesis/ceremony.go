@@ -7,9 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -180,6 +178,9 @@ type AssembleOptions struct {
 	ValidatorPower int64
 	// GenesisTime defaults to now.
 	GenesisTime time.Time
+	// ClaimTypes are registered for every member with the attester role
+	// (nil: the founding types kyc, ticket and fare-eligibility).
+	ClaimTypes []string
 }
 
 // DefaultValidatorPower is each genesis validator's voting power.
@@ -265,6 +266,15 @@ func Assemble(opts AssembleOptions, reqs []*JoinRequest) (*AppState, []cmttypes.
 	if st.Params.GovernorThreshold > governors {
 		return nil, nil, fmt.Errorf("genesis: governor threshold %d: only %d join requests ask for the governor role", st.Params.GovernorThreshold, governors)
 	}
+	var attesters []string
+	for _, m := range st.Members {
+		if slices.Contains(m.Roles, chain.RoleAttester) {
+			attesters = append(attesters, m.ID)
+		}
+	}
+	if len(attesters) > 0 {
+		st.ClaimTypes = FoundingClaimTypes(opts.ClaimTypes, attesters, time.Duration(st.Params.MaxAttestationLifetime))
+	}
 	return st, vals, nil
 }
 
@@ -281,17 +291,7 @@ func AssembleDoc(opts AssembleOptions, reqs []*JoinRequest) (*cmttypes.GenesisDo
 	return NewDoc(opts.ChainID, t.UTC().Truncate(time.Millisecond), vals, st)
 }
 
-// CheckHostPort checks a host:port with an explicit host and a port number.
-func CheckHostPort(addr string) error {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return errors.New("want host:port")
-	}
-	if host == "" {
-		return errors.New("want an explicit host such as 127.0.0.1")
-	}
-	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-		return errors.New("bad port")
-	}
-	return nil
-}
+// CheckHostPort checks a host:port with an explicit host (an IP address
+// or a DNS name) and a port number: chain.CheckHostPort, the check
+// governance's add_member applies too.
+func CheckHostPort(addr string) error { return chain.CheckHostPort(addr) }

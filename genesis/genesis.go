@@ -20,6 +20,9 @@ type AppState struct {
 	Params  Params   `json:"params"`
 	Members []Member `json:"members"`
 	Anchors []Anchor `json:"anchors"`
+	// ClaimTypes are the first entries of the claim-type registry
+	// (claimtypes.go).
+	ClaimTypes []ClaimType `json:"claim_types,omitempty"`
 }
 
 // Params are the chain parameters (see chainpb.Params for their meaning).
@@ -192,6 +195,7 @@ func (s *AppState) Validate() error {
 			authAnchors++
 		}
 	}
+	errs = append(errs, s.validateClaimTypes(g)...)
 	if authAnchors == 0 {
 		bad("anchors", "at least one user-authentication (\"auth\") trust anchor is needed to accept any attestation")
 	}
@@ -220,6 +224,7 @@ func (s *AppState) Chain() *chain.Genesis {
 	for _, a := range s.Anchors {
 		g.Anchors = append(g.Anchors, &chainpb.TrustAnchor{Kind: a.Kind, Certificate: a.Certificate})
 	}
+	g.ClaimTypes = s.chainClaimTypes()
 	return g
 }
 

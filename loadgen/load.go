@@ -27,17 +27,6 @@ const (
 	DefaultLoadWait = 30 * time.Second
 )
 
-// Subject modes of a load run.
-const (
-	// SubjectsFresh gives every transaction a certificate of its own, issued
-	// by the test CA for one of the holders' keys: every attestation is a
-	// new card, as in production, and the node verifies every chain.
-	SubjectsFresh = "fresh"
-	// SubjectsHolders reuses the holders' certificates (with distinct claim
-	// types, so no subject fills up): the node's certificate cache hits.
-	SubjectsHolders = "holders"
-)
-
 // LoadOptions describe a load run.
 type LoadOptions struct {
 	Dir string
@@ -50,8 +39,6 @@ type LoadOptions struct {
 	// transactions are signed by its member orgI, in sequence order, and
 	// sent only to node I.
 	Nodes []int
-	// Subjects is SubjectsFresh (default) or SubjectsHolders.
-	Subjects string
 	// Wait bounds the wait for commits after the last send (default
 	// DefaultLoadWait).
 	Wait time.Duration
@@ -68,7 +55,6 @@ type LoadResult struct {
 	App        string   `json:"app"`
 	Validators int      `json:"validators"`
 	Targets    []string `json:"targets"`
-	Subjects   string   `json:"subjects,omitempty"`
 	TxBytes    int      `json:"tx_bytes"` // mean transaction size
 	// Rate and Duration are what was asked for.
 	Rate     float64  `json:"rate"`
@@ -120,9 +106,6 @@ func Load(ctx context.Context, opts LoadOptions) (*LoadResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	if opts.Subjects == "" {
-		opts.Subjects = SubjectsFresh
-	}
 	if opts.Wait == 0 {
 		opts.Wait = DefaultLoadWait
 	}
@@ -139,8 +122,6 @@ func Load(ctx context.Context, opts LoadOptions) (*LoadResult, error) {
 		return nil, fmt.Errorf("loadgen: duration %s: want more than 0 and at most %s", opts.Duration, MaxLoadDuration)
 	case total > MaxLoadTxs:
 		return nil, fmt.Errorf("loadgen: %d transactions (rate × duration): at most %d", total, MaxLoadTxs)
-	case opts.Subjects != SubjectsFresh && opts.Subjects != SubjectsHolders:
-		return nil, fmt.Errorf("loadgen: subjects %q: want %s or %s", opts.Subjects, SubjectsFresh, SubjectsHolders)
 	case opts.Wait < 0 || opts.Wait > MaxLoadDuration:
 		return nil, fmt.Errorf("loadgen: wait %s: want at most %s", opts.Wait, MaxLoadDuration)
 	}
@@ -177,9 +158,6 @@ func Load(ctx context.Context, opts LoadOptions) (*LoadResult, error) {
 	g := &generator{m: m, opts: opts, run: hex.EncodeToString(run[:]), total: total, progress: progress}
 	if err := g.setup(ctx); err != nil {
 		return nil, err
-	}
-	if m.App == testnet.AppIdledger {
-		res.Subjects = opts.Subjects
 	}
 	start := time.Now()
 	txs, err := g.prepare(ctx)

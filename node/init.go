@@ -48,6 +48,9 @@ type InitOptions struct {
 	Params *genesis.Params
 	// GenesisTime defaults to now.
 	GenesisTime time.Time
+	// ClaimTypes are registered in the genesis for the operator (nil: the
+	// founding types kyc, ticket and fare-eligibility; docs/claim-types.md).
+	ClaimTypes []string
 	// Config sets ports, moniker, timing and logging.
 	Config ConfigOptions
 	// App is the application's settings (snapshots); nil means
@@ -317,6 +320,7 @@ func singleValidatorGenesis(opts InitOptions, params genesis.Params, anchors []g
 		Members: []genesis.Member{keys.GenesisMember(opts.MemberID, opts.MemberName, append([]string(nil), chain.AllRoles...))},
 		Anchors: anchors,
 	}
+	st.ClaimTypes = genesis.FoundingClaimTypes(opts.ClaimTypes, []string{opts.MemberID}, time.Duration(params.MaxAttestationLifetime))
 	doc, err := genesis.NewDoc(opts.ChainID, t, []cmttypes.GenesisValidator{keys.GenesisValidator(moniker, ValidatorPower)}, st)
 	if err != nil {
 		return nil, fmt.Errorf("node: %w", err)

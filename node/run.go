@@ -44,6 +44,11 @@ type StartOptions struct {
 
 // Node is a running idledger node: CometBFT with the app in-process.
 type Node struct {
+	// upgrade is the idledger app, for its upgrade halt (nil for another app).
+	upgrade *app.App
+	// signerListener listens for the remote signer (priv_validator_laddr).
+	signerListener *privval.SignerListenerEndpoint
+
 	cfg    *cmtcfg.Config
 	cmt    *nm.Node
 	app    *guardedApp
@@ -78,16 +83,44 @@ func Start(home string, opts StartOptions) (*Node, error) {
 	if _, err := genesis.FromDoc(doc); err != nil {
 		return nil, fmt.Errorf("node: %s: %w", c.GenesisFile(), err)
 	}
-	pv, err := loadFilePV(c)
-	if err != nil {
-		return nil, err
-	}
 	nodeKey, err := p2p.LoadNodeKey(c.NodeKeyFile())
 	if err != nil {
 		return nil, fmt.Errorf("node: node key %s: %w", c.NodeKeyFile(), err)
 	}
+	var (
+		pv             cmttypes.PrivValidator
+		signerListener *privval.SignerListenerEndpoint
+		started        bool // for the deferred cleanup
+	)
+	// With priv_validator_laddr set, the node listens there for a remote
+	// signer (idledger signer run, tmkms, horcrux) and the key stays off
+	// this machine (privval.go).
+	if c.PrivValidatorListenAddr == "" {
+		if pv, err = loadFilePV(c); err != nil {
+			return nil, err
+		}
+	} else {
+		client, listener, err := remoteSigner(c, doc.ChainID, nodeKey, logger.With("module", "privval"))
+		if err != nil {
+			return nil, err
+		}
+		pv = client
+		signerListener = listener
+		defer func() {
+			if !started {
+				_ = listener.Stop()
+			}
+		}()
+		// CometBFT must not make a listener of its own: a copy of the
+		// config without the address goes to it, and to n.Config().
+		nc := *c
+		nc.PrivValidatorListenAddr = ""
+		c = &nc
+	}
 
 	var ga *guardedApp
+	var upgradeApp *app.App
+	var appMetrics *app.Metrics
 	if opts.App != nil {
 		other, err := opts.App(home)
 		if err != nil {
@@ -109,6 +142,7 @@ func Start(home string, opts StartOptions) (*Node, error) {
 		}
 		if c.Instrumentation.IsPrometheusEnabled() {
 			appOpts.Metrics = app.NewMetrics(prometheus.DefaultRegisterer)
+			appMetrics = appOpts.Metrics
 		}
 		a, err := app.New(appOpts)
 		if err != nil {
@@ -117,6 +151,11 @@ func Start(home string, opts StartOptions) (*Node, error) {
 			}
 			return nil, fmt.Errorf("node: %w", err)
 		}
+		if e := a.UpgradeNeeded(); e != nil {
+			a.Close()
+			return nil, fmt.Errorf("node: %w", e)
+		}
+		upgradeApp = a
 		if c.Instrumentation.IsPrometheusEnabled() {
 			a.RegisterCacheMetrics(prometheus.DefaultRegisterer)
 		}
@@ -132,6 +171,7 @@ func Start(home string, opts StartOptions) (*Node, error) {
 		logger,
 	)
 	if err != nil {
+		err = upgradeHaltOr(upgradeApp, err) // replaying the upgrade block
 		dbs.closeAll()
 		ga.Close()
 		return nil, fmt.Errorf("node: %w", err)
@@ -158,7 +198,12 @@ func Start(home string, opts StartOptions) (*Node, error) {
 			n.Stop()
 			return nil, err
 		}
+		if appMetrics != nil {
+			appMetrics.SetFeedPeers(n.feedPeers)
+		}
 	}
+	n.upgrade, n.signerListener = upgradeApp, signerListener
+	started = true // n.Stop closes the signer listener from here on
 	return n, nil
 }
 
@@ -269,6 +314,9 @@ func (n *Node) Stop() error {
 			}
 			n.cmt.Wait()
 		}
+		if n.signerListener != nil {
+			_ = n.signerListener.Stop()
+		}
 		n.dbs.closeAll()
 		if err := n.app.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("node: closing the app: %w", err))
@@ -289,6 +337,8 @@ func Run(ctx context.Context, home string, opts StartOptions) error {
 	select {
 	case <-ctx.Done():
 	case <-n.Done():
+	case <-n.UpgradeHalt():
+		return n.stopForUpgrade(ctx)
 	}
 	return n.Stop()
 }

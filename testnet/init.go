@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -124,9 +125,16 @@ type InitOptions struct {
 	App string
 	// Transport is TransportComet (default) or TransportLibP2P.
 	Transport string
+	// ClaimTypes are registered in the genesis for every member (nil: the
+	// founding types kyc, ticket and fare-eligibility).
+	ClaimTypes []string
 	// Progress, if set, receives a line per step.
 	Progress io.Writer
 }
+
+// LoadClaimType is the claim type testnet load attests; every testnet
+// registers it beside InitOptions.ClaimTypes.
+const LoadClaimType = "load"
 
 // memberID is node i's member organisation.
 func memberID(i int) string { return "org" + strconv.Itoa(i) }
@@ -340,6 +348,15 @@ func testnetGenesis(opts InitOptions, m *Manifest, keys []*node.Keys) (*cmttypes
 			st.Members = append(st.Members, genesis.Member{ID: id, Name: "load sender " + strconv.Itoa(j) + " of " + n.Member,
 				PubKey: key.Public().(ed25519.PublicKey), Roles: []string{chain.RoleAttester}})
 		}
+	}
+	var attesters []string
+	for _, mem := range st.Members {
+		attesters = append(attesters, mem.ID)
+	}
+	st.ClaimTypes = genesis.FoundingClaimTypes(opts.ClaimTypes, attesters, time.Duration(st.Params.MaxAttestationLifetime))
+	if !slices.ContainsFunc(st.ClaimTypes, func(c genesis.ClaimType) bool { return c.Name == LoadClaimType }) {
+		// The load generator's claim type.
+		st.ClaimTypes = append(st.ClaimTypes, genesis.FoundingClaimTypes([]string{LoadClaimType}, attesters, time.Duration(st.Params.MaxAttestationLifetime))...)
 	}
 	doc, err := genesis.NewDoc(m.ChainID, time.Now().UTC().Truncate(time.Millisecond), vals, st)
 	if err != nil {

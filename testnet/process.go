@@ -38,7 +38,8 @@ var ErrRunning = errors.New("testnet: already running")
 // a kvstore testnet), with stdout and stderr appended to DIR/nodeI/node.log
 // and its process ID in DIR/nodeI/node.pid. Nodes run in their own process
 // group, so that a terminal's Ctrl-C reaches the supervisor, which stops
-// them in order.
+// them in order; and on Linux a node gets SIGTERM when its supervisor
+// dies, so that none outlives a killed "testnet up".
 type Network struct {
 	Dir      string
 	Manifest *Manifest
@@ -173,6 +174,9 @@ func (n *Network) StartNode(i int) error {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	} else {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		// If the supervisor dies without stopping the nodes (SIGKILL, or
+		// an unhandled SIGPIPE), they stop too rather than run orphaned.
+		setParentDeathSignal(cmd.SysProcAttr)
 	}
 	fmt.Fprintf(logf, "--- testnet: starting %s at %s\n", strings.Join(cmd.Args, " "), time.Now().Format(time.RFC3339))
 	if err := cmd.Start(); err != nil {

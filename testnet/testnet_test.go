@@ -69,7 +69,8 @@ func testFaults(t *testing.T, transport string) {
 	ctx, cancel := context.WithTimeout(t.Context(), slack*150*time.Second)
 	defer cancel()
 	x := &tn{t: t, ctx: ctx, dir: filepath.Join(nodetest.TempDir(t), "tn")}
-	m, err := testnet.Init(testnet.InitOptions{Dir: x.dir, Validators: 4, Holders: 1, ChainID: "faults", Transport: transport})
+	m, err := testnet.Init(testnet.InitOptions{Dir: x.dir, Validators: 4, Holders: 1, ChainID: "faults", Transport: transport,
+		ClaimTypes: []string{"kyc", "age-over-18"}})
 	if err != nil {
 		t.Fatal(err)
 	}

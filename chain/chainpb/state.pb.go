@@ -871,6 +871,7 @@ type GovAction struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Types that are valid to be assigned to Action:
 	//
+	//	*GovAction_Upgrade
 	//	*GovAction_AddMember
 	//	*GovAction_RemoveMember
 	//	*GovAction_SetRoles
@@ -878,6 +879,8 @@ type GovAction struct {
 	//	*GovAction_AddAnchor
 	//	*GovAction_RemoveAnchor
 	//	*GovAction_SetParams
+	//	*GovAction_RegisterClaimType
+	//	*GovAction_RetireClaimType
 	Action        isGovAction_Action `protobuf_oneof:"action"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -916,6 +919,15 @@ func (*GovAction) Descriptor() ([]byte, []int) {
 func (x *GovAction) GetAction() isGovAction_Action {
 	if x != nil {
 		return x.Action
+	}
+	return nil
+}
+
+func (x *GovAction) GetUpgrade() *UpgradePlan {
+	if x != nil {
+		if x, ok := x.Action.(*GovAction_Upgrade); ok {
+			return x.Upgrade
+		}
 	}
 	return nil
 }
@@ -983,8 +995,31 @@ func (x *GovAction) GetSetParams() *Params {
 	return nil
 }
 
+func (x *GovAction) GetRegisterClaimType() *ClaimType {
+	if x != nil {
+		if x, ok := x.Action.(*GovAction_RegisterClaimType); ok {
+			return x.RegisterClaimType
+		}
+	}
+	return nil
+}
+
+func (x *GovAction) GetRetireClaimType() string {
+	if x != nil {
+		if x, ok := x.Action.(*GovAction_RetireClaimType); ok {
+			return x.RetireClaimType
+		}
+	}
+	return ""
+}
+
 type isGovAction_Action interface {
 	isGovAction_Action()
+}
+
+type GovAction_Upgrade struct {
+	// upgrade schedules a software upgrade (field 10; see docs/operators.md).
+	Upgrade *UpgradePlan `protobuf:"bytes,10,opt,name=upgrade,proto3,oneof"`
 }
 
 type GovAction_AddMember struct {
@@ -1015,6 +1050,20 @@ type GovAction_SetParams struct {
 	SetParams *Params `protobuf:"bytes,7,opt,name=set_params,json=setParams,proto3,oneof"`
 }
 
+type GovAction_RegisterClaimType struct {
+	// register_claim_type registers a claim type, or changes a registered
+	// one (same name); see docs/claim-types.md.
+	RegisterClaimType *ClaimType `protobuf:"bytes,20,opt,name=register_claim_type,json=registerClaimType,proto3,oneof"`
+}
+
+type GovAction_RetireClaimType struct {
+	// retire_claim_type retires a claim type by name: no new attestation of
+	// it is accepted; live ones stay valid until their not-after.
+	RetireClaimType string `protobuf:"bytes,21,opt,name=retire_claim_type,json=retireClaimType,proto3,oneof"`
+}
+
+func (*GovAction_Upgrade) isGovAction_Action() {}
+
 func (*GovAction_AddMember) isGovAction_Action() {}
 
 func (*GovAction_RemoveMember) isGovAction_Action() {}
@@ -1028,6 +1077,10 @@ func (*GovAction_AddAnchor) isGovAction_Action() {}
 func (*GovAction_RemoveAnchor) isGovAction_Action() {}
 
 func (*GovAction_SetParams) isGovAction_Action() {}
+
+func (*GovAction_RegisterClaimType) isGovAction_Action() {}
+
+func (*GovAction_RetireClaimType) isGovAction_Action() {}
 
 type SetRoles struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1188,6 +1241,173 @@ func (x *AnchorSet) GetAnchors() []*TrustAnchor {
 	return nil
 }
 
+// UpgradePlan is a scheduled software upgrade: every node commits block
+// height-1 and halts before executing block height, until it runs a binary
+// that knows the upgrade by name. Stored under state key 0x14 0x00.
+type UpgradePlan struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Height        int64                  `protobuf:"varint,2,opt,name=height,proto3" json:"height,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpgradePlan) Reset() {
+	*x = UpgradePlan{}
+	mi := &file_idledger_v1_state_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpgradePlan) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpgradePlan) ProtoMessage() {}
+
+func (x *UpgradePlan) ProtoReflect() protoreflect.Message {
+	mi := &file_idledger_v1_state_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpgradePlan.ProtoReflect.Descriptor instead.
+func (*UpgradePlan) Descriptor() ([]byte, []int) {
+	return file_idledger_v1_state_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *UpgradePlan) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *UpgradePlan) GetHeight() int64 {
+	if x != nil {
+		return x.Height
+	}
+	return 0
+}
+
+// ClaimType is an entry of the claim-type registry, stored under
+// 0x18 || name. Only registered, unretired types may be attested, only by
+// the members listed, for at most max_validity.
+type ClaimType struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// name: 1-64 characters of a-z 0-9 . _ - (the claim_type of Attest).
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// description says what an attestation of this type means, in plain text.
+	Description string `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
+	// schema_hash is the SHA-256 (32 bytes) of the document that defines the
+	// claim (what is hashed into claim_hash), or empty when there is none.
+	SchemaHash []byte `protobuf:"bytes,3,opt,name=schema_hash,json=schemaHash,proto3" json:"schema_hash,omitempty"`
+	// attesters are the member IDs allowed to attest this type, sorted.
+	Attesters []string `protobuf:"bytes,4,rep,name=attesters,proto3" json:"attesters,omitempty"`
+	// max_validity, seconds: not_after - block time may not exceed it.
+	MaxValidity int64 `protobuf:"varint,5,opt,name=max_validity,json=maxValidity,proto3" json:"max_validity,omitempty"`
+	// retired is set by retire_claim_type; a retired name is never reused.
+	Retired bool `protobuf:"varint,6,opt,name=retired,proto3" json:"retired,omitempty"`
+	// height is the block that registered or last changed the entry (0 for
+	// genesis); retired_height the block that retired it.
+	Height        int64 `protobuf:"varint,7,opt,name=height,proto3" json:"height,omitempty"`
+	RetiredHeight int64 `protobuf:"varint,8,opt,name=retired_height,json=retiredHeight,proto3" json:"retired_height,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClaimType) Reset() {
+	*x = ClaimType{}
+	mi := &file_idledger_v1_state_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClaimType) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClaimType) ProtoMessage() {}
+
+func (x *ClaimType) ProtoReflect() protoreflect.Message {
+	mi := &file_idledger_v1_state_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClaimType.ProtoReflect.Descriptor instead.
+func (*ClaimType) Descriptor() ([]byte, []int) {
+	return file_idledger_v1_state_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *ClaimType) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ClaimType) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *ClaimType) GetSchemaHash() []byte {
+	if x != nil {
+		return x.SchemaHash
+	}
+	return nil
+}
+
+func (x *ClaimType) GetAttesters() []string {
+	if x != nil {
+		return x.Attesters
+	}
+	return nil
+}
+
+func (x *ClaimType) GetMaxValidity() int64 {
+	if x != nil {
+		return x.MaxValidity
+	}
+	return 0
+}
+
+func (x *ClaimType) GetRetired() bool {
+	if x != nil {
+		return x.Retired
+	}
+	return false
+}
+
+func (x *ClaimType) GetHeight() int64 {
+	if x != nil {
+		return x.Height
+	}
+	return 0
+}
+
+func (x *ClaimType) GetRetiredHeight() int64 {
+	if x != nil {
+		return x.RetiredHeight
+	}
+	return 0
+}
+
 var File_idledger_v1_state_proto protoreflect.FileDescriptor
 
 const file_idledger_v1_state_proto_rawDesc = "" +
@@ -1270,8 +1490,10 @@ const file_idledger_v1_state_proto_rawDesc = "" +
 	"\tValidator\x12\x16\n" +
 	"\x06member\x18\x01 \x01(\tR\x06member\x12\x17\n" +
 	"\apub_key\x18\x02 \x01(\fR\x06pubKey\x12\x14\n" +
-	"\x05power\x18\x03 \x01(\x03R\x05power\"\x92\x03\n" +
+	"\x05power\x18\x03 \x01(\x03R\x05power\"\xc0\x04\n" +
 	"\tGovAction\x124\n" +
+	"\aupgrade\x18\n" +
+	" \x01(\v2\x18.idledger.v1.UpgradePlanH\x00R\aupgrade\x124\n" +
 	"\n" +
 	"add_member\x18\x01 \x01(\v2\x13.idledger.v1.MemberH\x00R\taddMember\x12%\n" +
 	"\rremove_member\x18\x02 \x01(\tH\x00R\fremoveMember\x124\n" +
@@ -1281,7 +1503,9 @@ const file_idledger_v1_state_proto_rawDesc = "" +
 	"add_anchor\x18\x05 \x01(\v2\x18.idledger.v1.TrustAnchorH\x00R\taddAnchor\x12%\n" +
 	"\rremove_anchor\x18\x06 \x01(\fH\x00R\fremoveAnchor\x124\n" +
 	"\n" +
-	"set_params\x18\a \x01(\v2\x13.idledger.v1.ParamsH\x00R\tsetParamsB\b\n" +
+	"set_params\x18\a \x01(\v2\x13.idledger.v1.ParamsH\x00R\tsetParams\x12H\n" +
+	"\x13register_claim_type\x18\x14 \x01(\v2\x16.idledger.v1.ClaimTypeH\x00R\x11registerClaimType\x12,\n" +
+	"\x11retire_claim_type\x18\x15 \x01(\tH\x00R\x0fretireClaimTypeB\b\n" +
 	"\x06action\"8\n" +
 	"\bSetRoles\x12\x16\n" +
 	"\x06member\x18\x01 \x01(\tR\x06member\x12\x14\n" +
@@ -1291,7 +1515,20 @@ const file_idledger_v1_state_proto_rawDesc = "" +
 	"\apub_key\x18\x02 \x01(\fR\x06pubKey\x12\x14\n" +
 	"\x05power\x18\x03 \x01(\x03R\x05power\"?\n" +
 	"\tAnchorSet\x122\n" +
-	"\aanchors\x18\x01 \x03(\v2\x18.idledger.v1.TrustAnchorR\aanchorsB,Z*github.com/idledger/idledger/chain/chainpbb\x06proto3"
+	"\aanchors\x18\x01 \x03(\v2\x18.idledger.v1.TrustAnchorR\aanchors\"9\n" +
+	"\vUpgradePlan\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
+	"\x06height\x18\x02 \x01(\x03R\x06height\"\xfc\x01\n" +
+	"\tClaimType\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
+	"\vdescription\x18\x02 \x01(\tR\vdescription\x12\x1f\n" +
+	"\vschema_hash\x18\x03 \x01(\fR\n" +
+	"schemaHash\x12\x1c\n" +
+	"\tattesters\x18\x04 \x03(\tR\tattesters\x12!\n" +
+	"\fmax_validity\x18\x05 \x01(\x03R\vmaxValidity\x12\x18\n" +
+	"\aretired\x18\x06 \x01(\bR\aretired\x12\x16\n" +
+	"\x06height\x18\a \x01(\x03R\x06height\x12%\n" +
+	"\x0eretired_height\x18\b \x01(\x03R\rretiredHeightB,Z*github.com/idledger/idledger/chain/chainpbb\x06proto3"
 
 var (
 	file_idledger_v1_state_proto_rawDescOnce sync.Once
@@ -1305,7 +1542,7 @@ func file_idledger_v1_state_proto_rawDescGZIP() []byte {
 	return file_idledger_v1_state_proto_rawDescData
 }
 
-var file_idledger_v1_state_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_idledger_v1_state_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_idledger_v1_state_proto_goTypes = []any{
 	(*Member)(nil),            // 0: idledger.v1.Member
 	(*TrustAnchor)(nil),       // 1: idledger.v1.TrustAnchor
@@ -1321,6 +1558,8 @@ var file_idledger_v1_state_proto_goTypes = []any{
 	(*SetRoles)(nil),          // 11: idledger.v1.SetRoles
 	(*SetValidatorPower)(nil), // 12: idledger.v1.SetValidatorPower
 	(*AnchorSet)(nil),         // 13: idledger.v1.AnchorSet
+	(*UpgradePlan)(nil),       // 14: idledger.v1.UpgradePlan
+	(*ClaimType)(nil),         // 15: idledger.v1.ClaimType
 }
 var file_idledger_v1_state_proto_depIdxs = []int32{
 	4,  // 0: idledger.v1.Attestation.revocation:type_name -> idledger.v1.Revocation
@@ -1328,17 +1567,19 @@ var file_idledger_v1_state_proto_depIdxs = []int32{
 	4,  // 2: idledger.v1.ClaimStatus.subject_revocation:type_name -> idledger.v1.Revocation
 	4,  // 3: idledger.v1.StatusEntry.revocation:type_name -> idledger.v1.Revocation
 	10, // 4: idledger.v1.Proposal.action:type_name -> idledger.v1.GovAction
-	0,  // 5: idledger.v1.GovAction.add_member:type_name -> idledger.v1.Member
-	11, // 6: idledger.v1.GovAction.set_roles:type_name -> idledger.v1.SetRoles
-	12, // 7: idledger.v1.GovAction.set_validator_power:type_name -> idledger.v1.SetValidatorPower
-	1,  // 8: idledger.v1.GovAction.add_anchor:type_name -> idledger.v1.TrustAnchor
-	2,  // 9: idledger.v1.GovAction.set_params:type_name -> idledger.v1.Params
-	1,  // 10: idledger.v1.AnchorSet.anchors:type_name -> idledger.v1.TrustAnchor
-	11, // [11:11] is the sub-list for method output_type
-	11, // [11:11] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	14, // 5: idledger.v1.GovAction.upgrade:type_name -> idledger.v1.UpgradePlan
+	0,  // 6: idledger.v1.GovAction.add_member:type_name -> idledger.v1.Member
+	11, // 7: idledger.v1.GovAction.set_roles:type_name -> idledger.v1.SetRoles
+	12, // 8: idledger.v1.GovAction.set_validator_power:type_name -> idledger.v1.SetValidatorPower
+	1,  // 9: idledger.v1.GovAction.add_anchor:type_name -> idledger.v1.TrustAnchor
+	2,  // 10: idledger.v1.GovAction.set_params:type_name -> idledger.v1.Params
+	15, // 11: idledger.v1.GovAction.register_claim_type:type_name -> idledger.v1.ClaimType
+	1,  // 12: idledger.v1.AnchorSet.anchors:type_name -> idledger.v1.TrustAnchor
+	13, // [13:13] is the sub-list for method output_type
+	13, // [13:13] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_idledger_v1_state_proto_init() }
@@ -1347,6 +1588,7 @@ func file_idledger_v1_state_proto_init() {
 		return
 	}
 	file_idledger_v1_state_proto_msgTypes[10].OneofWrappers = []any{
+		(*GovAction_Upgrade)(nil),
 		(*GovAction_AddMember)(nil),
 		(*GovAction_RemoveMember)(nil),
 		(*GovAction_SetRoles)(nil),
@@ -1354,6 +1596,8 @@ func file_idledger_v1_state_proto_init() {
 		(*GovAction_AddAnchor)(nil),
 		(*GovAction_RemoveAnchor)(nil),
 		(*GovAction_SetParams)(nil),
+		(*GovAction_RegisterClaimType)(nil),
+		(*GovAction_RetireClaimType)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1361,7 +1605,7 @@ func file_idledger_v1_state_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_idledger_v1_state_proto_rawDesc), len(file_idledger_v1_state_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   14,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -74,6 +74,10 @@ func FreeAddr(t testing.TB) string {
 	return l.Addr().String()
 }
 
+// ClaimTypes are registered in the genesis New makes, for its operator:
+// the founding types and the others tests attest.
+var ClaimTypes = []string{"kyc", "ticket", "fare-eligibility", "student-fare", "event-ticket"}
+
 // New makes a test CA in a temporary directory and a fast single-validator
 // home trusting it, on free ports. It does not start the node.
 func New(t testing.TB, chainID string) *Env {
@@ -89,6 +93,7 @@ func New(t testing.TB, chainID string) *Env {
 		Home:        e.Home,
 		ChainID:     chainID,
 		AnchorFiles: []string{filepath.Join(e.CADir, testca.CertFile)},
+		ClaimTypes:  ClaimTypes,
 		Config:      node.ConfigOptions{RPCAddr: FreeAddr(t), P2PAddr: FreeAddr(t), Fast: true},
 	})
 	if err != nil {
