@@ -267,7 +267,7 @@ func (a *App) decodeSeen(raw []byte, chainID string) (*chain.Tx, bool, error) {
 func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (*abci.ResponseFinalizeBlock, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	store := treeStore{a.tree}
+	store := chain.TrackChanges(treeStore{a.tree}) // lists the block's status writes (feed completeness)
 	env := chain.Env{ChainID: a.chainID, Height: req.Height, Time: req.Time.Unix()}
 	if err := a.beginUpgrade(store, env); err != nil {
 		return nil, err
@@ -288,6 +288,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 	for _, u := range chain.EndBlock(store, env) {
 		res.ValidatorUpdates = append(res.ValidatorUpdates, abci.Ed25519ValidatorUpdate(u.PubKey, u.Power))
 	}
+	store.Commit(req.Height)
 	params := chain.GetParams(store)
 	if params.BlockRetention > 0 && req.Height > params.BlockRetention {
 		a.retainHeight = req.Height - params.BlockRetention + 1

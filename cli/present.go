@@ -107,6 +107,18 @@ type presentationView struct {
 	Height       int64     `json:"height,omitempty"`
 	StatusTime   time.Time `json:"status_time,omitzero"`
 	StatusSource string    `json:"status_source,omitempty"`
+	// The freshness of what the answer rests on, yes or no (with
+	// --verifier-dir always, with --node on yes).
+	VerifiedThrough int64     `json:"verified_through,omitempty"`
+	HeaderTime      time.Time `json:"header_time,omitzero"`
+	Age             string    `json:"age,omitempty"`
+	AgeSeconds      int64     `json:"age_seconds,omitempty"`
+	MaxStaleness    string    `json:"max_staleness,omitempty"`
+}
+
+func (v *presentationView) setFreshness(through int64, header time.Time, age time.Duration) {
+	v.VerifiedThrough, v.HeaderTime = through, header.UTC()
+	v.Age, v.AgeSeconds = age.Round(time.Second).String(), int64(age.Seconds())
 }
 
 // nodeStatus is a presentation.StatusSource over a node, every answer
@@ -128,11 +140,11 @@ func newVerifyPresentationCommand() *cobra.Command {
 		file, claimType, nodeURL, dir, audience, challengeHex, challengeDB string
 		trustHeight                                                        int64
 		trustHash                                                          string
-		maxAge, maxStatusAge                                               time.Duration
+		maxAge, maxStatusAge, maxStaleness                                 time.Duration
 		output                                                             *output
 	)
 	cmd := &cobra.Command{
-		Use:   "verify-presentation --presentation F --claim-type T (--node URL | --verifier-dir D) [--audience ID] [-o json]",
+		Use:   "verify-presentation --presentation F --claim-type T (--node URL | --verifier-dir D) [--audience ID] [--max-staleness D] [-o json]",
 		Short: "Check a holder's presentation: yes or no, with the reason",
 		Long: `Verify-presentation checks a presentation made with idledger present:
 the chain ID, the audience (--audience: this relying party's name), the
@@ -145,6 +157,11 @@ The status and trust anchors come with proofs from a node (--node: a
 Merkle proof against a light-client-verified header), or from a verifier's
 store without a network (--verifier-dir: see idledger verifier run;
 --max-status-age refuses a store that stopped hearing from the chain).
+
+--max-staleness D makes the answer "no: status_unknown", never yes, when
+what the status rests on is older than D: the longest a revocation may stay
+unknown to this gate (see docs/verifier.md on choosing it). Every answer
+says through which block the status is known, that header's time and age.
 
 It prints yes or no with the reason; "no" exits with status 1. Reasons:
 malformed, wrong_chain, wrong_audience, wrong_challenge, stale, future,
@@ -185,16 +202,19 @@ Example:
 			ctx := cmd.Context()
 			opts := presentation.VerifyOptions{
 				Now: time.Now(), MaxAge: maxAge, Audience: audience, Challenge: challenge, ClaimType: claimType, MaxStatusAge: maxStatusAge,
+				MaxStaleness: maxStaleness,
 			}
+			var storeHead *verifier.LightState
 			if dir != "" {
 				s, err := verifier.ReadStore(dir)
 				if err != nil {
 					return err
 				}
-				head, _, err := s.Head()
+				head, ls, err := s.Head()
 				if err != nil {
 					return err
 				}
+				storeHead = ls
 				if opts.Anchors, err = s.Anchors(); err != nil {
 					return err
 				}
@@ -232,6 +252,12 @@ Example:
 			opts.Challenges = presentation.FileChallenges{Path: challengeDB}
 
 			v := presentationView{ClaimType: claimType}
+			if maxStaleness > 0 {
+				v.MaxStaleness = maxStaleness.String()
+			}
+			if storeHead != nil {
+				v.setFreshness(storeHead.Height()-1, storeHead.Header.Time, opts.Now.Sub(storeHead.Header.Time))
+			}
 			p, err := presentation.Decode(raw)
 			if err == nil {
 				v.Audience = p.Audience
@@ -244,6 +270,7 @@ Example:
 				if err == nil {
 					v.Accepted, v.Subject, v.State = true, hex.EncodeToString(res.Subject), string(res.Status.State)
 					v.Height, v.StatusTime, v.StatusSource = res.Height, res.StatusTime.UTC(), res.StatusSource
+					v.setFreshness(res.Height, res.StatusTime, res.StatusAge)
 				}
 			}
 			var pe *presentation.Error
@@ -259,11 +286,14 @@ Example:
 			if perr := output.print(cmd.OutOrStdout(), v, func(w io.Writer) {
 				if v.Accepted {
 					fmt.Fprintf(w, "yes: subject %s holds a valid %s attestation\n", v.Subject, v.ClaimType)
-					fmt.Fprintf(w, "  status: height %d, proven at %s by %s\n", v.Height, v.StatusTime.Format(time.RFC3339), v.StatusSource)
+					fmt.Fprintf(w, "  status: height %d, proven at %s (%s old) by %s\n", v.Height, v.StatusTime.Format(time.RFC3339), v.Age, v.StatusSource)
 					return
 				}
 				fmt.Fprintf(w, "no: %s\n", v.Reason)
 				fmt.Fprintf(w, "  %s\n", v.Detail)
+				if v.VerifiedThrough > 0 {
+					fmt.Fprintf(w, "  known through block %d (%s, %s old)\n", v.VerifiedThrough, v.HeaderTime.Format(time.RFC3339), v.Age)
+				}
 			}); perr != nil {
 				return perr
 			}
@@ -283,6 +313,7 @@ Example:
 	f.StringVar(&challengeDB, "challenge-db", "", "file of used challenges (default: DIR/challenges, or $IDLEDGER_HOME/presentation-challenges)")
 	f.DurationVar(&maxAge, "max-age", presentation.DefaultMaxAge, "how old a presentation may be")
 	f.DurationVar(&maxStatusAge, "max-status-age", 0, "with --verifier-dir: refuse a store whose last block is older (0: no limit)")
+	f.DurationVar(&maxStaleness, "max-staleness", 0, "answer status_unknown, never yes, when the status is proven by a header older than this (0: no limit)")
 	f.Int64Var(&trustHeight, "trust-height", 0, "with --node: start the light client from this trusted block height")
 	f.StringVar(&trustHash, "trust-hash", "", "with --node: the trusted block's hash (hex)")
 	output = addOutputFlag(cmd)

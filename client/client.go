@@ -366,7 +366,10 @@ type Status struct {
 	Height int64
 	// Time is the time the status was evaluated at: the verified header's
 	// time (block Height+1) when Verified, else the node's latest block time.
+	// Age is how old Time was when the answer came: a change after it is
+	// not in the answer.
 	Time time.Time
+	Age  time.Duration
 	// Verified says the record was checked against a Merkle proof and a
 	// light-client-verified header; AppHash is that header's app hash.
 	Verified bool
@@ -424,6 +427,7 @@ func (c *Client) ClaimStatus(ctx context.Context, subject []byte, claimType stri
 		st.Record = rec
 	}
 	st.Status = chain.StatusOf(st.Record, st.Time.Unix())
+	st.Age = c.opts.now().Sub(st.Time)
 	if err := c.claimTypeEntry(ctx, st, header); err != nil {
 		return nil, err
 	}

@@ -94,6 +94,10 @@ func TestClient(t *testing.T) {
 			!bytes.Equal(st.Entry.AttestationId, res.ID) || st.Trust.Source != client.TrustGenesisFile || st.Trust.Height != 1 {
 			t.Errorf("status = %+v", st)
 		}
+		// The answer says how fresh it is: the proving header's time and age.
+		if st.Time.IsZero() || st.Age < -time.Minute || st.Age > time.Hour {
+			t.Errorf("status time %s, age %s", st.Time, st.Age)
+		}
 		// A claim the subject does not have: proven absent.
 		none, err := c.ClaimStatus(ctx, subject[:], "kyc", true)
 		if err != nil || none.State != chain.StateNone || !none.Verified {

@@ -3,8 +3,8 @@ package feed
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"fmt"
+	"slices"
 	"sync"
 
 	abci "github.com/cometbft/cometbft/abci/types"
@@ -12,6 +12,8 @@ import (
 	rpcclient "github.com/cometbft/cometbft/rpc/client"
 	coretypes "github.com/cometbft/cometbft/rpc/core/types"
 	cmttypes "github.com/cometbft/cometbft/types"
+
+	"google.golang.org/protobuf/proto"
 
 	"github.com/idledger/idledger/chain"
 	"github.com/idledger/idledger/feed/feedpb"
@@ -28,15 +30,13 @@ type RPC interface {
 }
 
 // Builder builds updates from a node's RPC. It remembers the last validator
-// set and anchor set it sent, to send them again only when they change.
+// set it sent, to send it again only when it changes.
 type Builder struct {
 	rpc     RPC
 	chainID string
 
-	mu          sync.Mutex
-	lastVals    []byte // hash of the last validator set sent
-	lastAnchors [32]byte
-	sentAnchors bool
+	mu       sync.Mutex
+	lastVals []byte // hash of the last validator set sent
 }
 
 // NewBuilder returns a Builder for the chain chainID served by rpc.
@@ -44,10 +44,55 @@ func NewBuilder(rpc RPC, chainID string) *Builder { return &Builder{rpc: rpc, ch
 
 // Build builds the update of block height: its signed header, its
 // validator set (when it differs from the last one this Builder sent, or
-// always with full), the trust anchor set (when it changed, or with full),
-// and the ClaimStatus records block height-1 changed, each with its proof at
-// state version height-1.
+// always with full), and, proven at state version height-1, block
+// height-1's change list (chain.ChangesKey) and every record it names, plus
+// the trust anchor set with full (a verifier's first update). The entries
+// are in key order.
 func (b *Builder) Build(ctx context.Context, height int64, full bool) (*feedpb.FeedUpdate, error) {
+	x, err := b.build(ctx, height)
+	if err != nil {
+		return nil, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	u := x.view(b.lastVals, full)
+	if len(u.ValidatorSet) > 0 {
+		b.lastVals = x.valsHash
+	}
+	return u, nil
+}
+
+// built is one block's update with every part: the validator set and the
+// anchor set always. view gives what is sent.
+type built struct {
+	height        int64
+	all           *feedpb.FeedUpdate
+	valsHash      []byte
+	anchorsListed bool
+	size          int
+}
+
+// view is the update as sent after an update whose validator set hashed to
+// prevVals: the validator set only when it changed, the anchor set only
+// when the block changed it; with full, everything.
+func (x *built) view(prevVals []byte, full bool) *feedpb.FeedUpdate {
+	u := &feedpb.FeedUpdate{ChainId: x.all.ChainId, Height: x.all.Height, SignedHeader: x.all.SignedHeader}
+	if full || !bytes.Equal(prevVals, x.valsHash) {
+		u.ValidatorSet = x.all.ValidatorSet
+	}
+	for _, e := range x.all.Entries {
+		// Update 2 proves state 1, the first with the genesis anchors
+		// (written before any block, so in no change list): it carries
+		// them for verifiers anchored at block 1.
+		if !full && !x.anchorsListed && x.height != 2 && bytes.Equal(e.Key, chain.AnchorsKey()) {
+			continue
+		}
+		u.Entries = append(u.Entries, e)
+	}
+	return u
+}
+
+func (b *Builder) build(ctx context.Context, height int64) (*built, error) {
 	c, err := b.rpc.Commit(ctx, &height)
 	if err != nil {
 		return nil, fmt.Errorf("feed: commit %d: %w", height, err)
@@ -60,77 +105,50 @@ func (b *Builder) Build(ctx context.Context, height int64, full bool) (*feedpb.F
 		return nil, fmt.Errorf("feed: encode header %d: %w", height, err)
 	}
 	u := &feedpb.FeedUpdate{ChainId: b.chainID, Height: height, SignedHeader: sh}
-
-	b.mu.Lock()
-	sendVals := full || !bytes.Equal(b.lastVals, c.SignedHeader.ValidatorsHash)
-	b.mu.Unlock()
-	if sendVals {
-		vals, err := b.validators(ctx, height)
-		if err != nil {
-			return nil, err
-		}
-		if !bytes.Equal(vals.Hash(), c.SignedHeader.ValidatorsHash) {
-			return nil, fmt.Errorf("feed: the node's validators of %d do not match the header", height)
-		}
-		if u.ValidatorSet, err = encodeVals(vals); err != nil {
-			return nil, fmt.Errorf("feed: encode validators %d: %w", height, err)
-		}
-	}
-	if height < 2 {
-		return u, b.sent(u, c.SignedHeader.ValidatorsHash, nil)
-	}
-	version := height - 1
-	var keys [][]byte
-	res, err := b.rpc.BlockResults(ctx, &version)
-	if err != nil {
-		return nil, fmt.Errorf("feed: block results %d: %w", version, err)
-	}
-	var events []abci.Event
-	for _, r := range res.TxsResults {
-		if r.Code == abci.CodeTypeOK {
-			events = append(events, r.Events...)
-		}
-	}
-	events = append(events, res.FinalizeBlockEvents...)
-	keys = ChangedClaimKeys(events)
-
-	anchors, err := b.proven(ctx, chain.AnchorsKey(), version)
+	x := &built{height: height, all: u, valsHash: bytes.Clone(c.SignedHeader.ValidatorsHash)}
+	vals, err := b.validators(ctx, height)
 	if err != nil {
 		return nil, err
 	}
-	digest := sha256.Sum256(anchors.Value)
-	b.mu.Lock()
-	sendAnchors := full || !b.sentAnchors || digest != b.lastAnchors
-	b.mu.Unlock()
-	if sendAnchors {
-		u.Entries = append(u.Entries, anchors)
+	if !bytes.Equal(vals.Hash(), c.SignedHeader.ValidatorsHash) {
+		return nil, fmt.Errorf("feed: the node's validators of %d do not match the header", height)
 	}
-	for _, k := range keys {
-		e, err := b.proven(ctx, k, version)
+	if u.ValidatorSet, err = encodeVals(vals); err != nil {
+		return nil, fmt.Errorf("feed: encode validators %d: %w", height, err)
+	}
+	if height >= 2 {
+		version := height - 1
+		list, err := b.proven(ctx, chain.ChangesKey(), version)
 		if err != nil {
 			return nil, err
 		}
-		u.Entries = append(u.Entries, e)
+		changes, err := chain.DecodeChanges(list.Value)
+		if err != nil {
+			return nil, fmt.Errorf("feed: the node's change list at %d: %w", version, err)
+		}
+		if changes.Height != version {
+			return nil, fmt.Errorf("feed: the node's change list at %d is block %d's", version, changes.Height)
+		}
+		u.Entries = append(u.Entries, list)
+		for _, k := range changes.Keys {
+			e, err := b.proven(ctx, k, version)
+			if err != nil {
+				return nil, err
+			}
+			u.Entries = append(u.Entries, e)
+			x.anchorsListed = x.anchorsListed || bytes.Equal(k, chain.AnchorsKey())
+		}
+		if !x.anchorsListed {
+			e, err := b.proven(ctx, chain.AnchorsKey(), version)
+			if err != nil {
+				return nil, err
+			}
+			u.Entries = append(u.Entries, e)
+		}
+		slices.SortFunc(u.Entries, func(a, b *feedpb.FeedEntry) int { return bytes.Compare(a.Key, b.Key) })
 	}
-	var ad *[32]byte
-	if sendAnchors {
-		ad = &digest
-	}
-	return u, b.sent(u, c.SignedHeader.ValidatorsHash, ad)
-}
-
-// sent remembers what u carried. Gossip and each sync answer use their own
-// Builder, so that one does not hide a change from the other.
-func (b *Builder) sent(u *feedpb.FeedUpdate, valsHash []byte, anchors *[32]byte) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if len(u.ValidatorSet) > 0 {
-		b.lastVals = bytes.Clone(valsHash)
-	}
-	if anchors != nil {
-		b.lastAnchors, b.sentAnchors = *anchors, true
-	}
-	return nil
+	x.size = proto.Size(u)
+	return x, nil
 }
 
 func (b *Builder) validators(ctx context.Context, height int64) (*cmttypes.ValidatorSet, error) {

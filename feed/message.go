@@ -2,11 +2,8 @@ package feed
 
 import (
 	"bytes"
-	"encoding/hex"
 	"fmt"
-	"slices"
 
-	abci "github.com/cometbft/cometbft/abci/types"
 	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
 	cmttypes "github.com/cometbft/cometbft/types"
 	"github.com/libp2p/go-libp2p/core/protocol"
@@ -20,15 +17,20 @@ import (
 const (
 	// MaxUpdateSize bounds an encoded FeedUpdate (and a gossip message).
 	MaxUpdateSize = 8 << 20
-	// MaxEntries bounds the entries of one update.
-	MaxEntries = 20_000
+	// MaxGossipSize bounds an update sent over gossip: larger ones (blocks
+	// that changed very many records) travel over the sync protocol only,
+	// so that a flood of big messages costs a verifier little memory.
+	MaxGossipSize = 1 << 20
+	// MaxEntries bounds the entries of one update: the change list, the
+	// records it names and the anchor set.
+	MaxEntries = chain.MaxChangedKeys + 2
 	// MaxEntryValue bounds one entry's value; MaxEntryProof its proof.
 	MaxEntryValue = 64 << 10
 	MaxEntryProof = 16 << 10
 	// MaxSyncRequestSize bounds an encoded FeedSyncRequest.
 	MaxSyncRequestSize = 1 << 10
 	// MaxSyncResponseSize bounds an encoded FeedSyncResponse.
-	MaxSyncResponseSize = 16 << 20
+	MaxSyncResponseSize = MaxUpdateSize + 1<<20
 	// MaxSyncUpdates bounds the updates of one sync response.
 	MaxSyncUpdates = 100
 )
@@ -171,29 +173,3 @@ func DecodeSignedHeader(b []byte) (*cmttypes.SignedHeader, error) {
 // EncodeValidators and EncodeSignedHeader are the inverses.
 func EncodeValidators(v *cmttypes.ValidatorSet) ([]byte, error)    { return encodeVals(v) }
 func EncodeSignedHeader(sh *cmttypes.SignedHeader) ([]byte, error) { return encodeHeader(sh) }
-
-// ChangedClaimKeys returns the ClaimStatus keys named by events, sorted and
-// without duplicates: every event with a "subject" attribute (a 64-hex-digit
-// commitment) and a "claim_type" attribute names one, whatever its type
-// (attest, revoke_attestation, revoke_subject_claim, and later ones).
-func ChangedClaimKeys(events []abci.Event) [][]byte {
-	var keys [][]byte
-	for _, ev := range events {
-		var subject, claimType string
-		for _, a := range ev.Attributes {
-			switch a.Key {
-			case "subject":
-				subject = a.Value
-			case "claim_type":
-				claimType = a.Value
-			}
-		}
-		s, err := hex.DecodeString(subject)
-		if err != nil || len(s) != 32 || !chain.ValidClaimType(claimType) {
-			continue
-		}
-		keys = append(keys, chain.ClaimKey(s, claimType))
-	}
-	slices.SortFunc(keys, bytes.Compare)
-	return slices.CompactFunc(keys, bytes.Equal)
-}

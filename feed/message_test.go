@@ -1,46 +1,14 @@
 package feed_test
 
 import (
-	"bytes"
-	"encoding/hex"
+	"errors"
 	"testing"
 
-	abci "github.com/cometbft/cometbft/abci/types"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/idledger/idledger/chain"
 	"github.com/idledger/idledger/feed"
 	"github.com/idledger/idledger/feed/feedpb"
 )
-
-func TestChangedClaimKeys(t *testing.T) {
-	s1, s2 := bytes.Repeat([]byte{1}, 32), bytes.Repeat([]byte{2}, 32)
-	ev := func(typ string, kv ...string) abci.Event {
-		e := abci.Event{Type: typ}
-		for i := 0; i < len(kv); i += 2 {
-			e.Attributes = append(e.Attributes, abci.EventAttribute{Key: kv[i], Value: kv[i+1]})
-		}
-		return e
-	}
-	got := feed.ChangedClaimKeys([]abci.Event{
-		ev("attest", "id", "00", "subject", hex.EncodeToString(s2), "claim_type", "kyc"),
-		ev("revoke_attestation", "subject", hex.EncodeToString(s1), "claim_type", "kyc"),
-		ev("some_future_event", "claim_type", "gym", "subject", hex.EncodeToString(s1)),
-		ev("attest", "subject", hex.EncodeToString(s2), "claim_type", "kyc"), // duplicate
-		ev("revoke_subjects", "revoked", "3"),                                // names no claim
-		ev("attest", "subject", "zz", "claim_type", "kyc"),                   // not a commitment
-		ev("attest", "subject", hex.EncodeToString(s1), "claim_type", "Bad Type"),
-	})
-	want := [][]byte{chain.ClaimKey(s1, "gym"), chain.ClaimKey(s1, "kyc"), chain.ClaimKey(s2, "kyc")}
-	if len(got) != len(want) {
-		t.Fatalf("keys = %x, want %x", got, want)
-	}
-	for i := range want {
-		if !bytes.Equal(got[i], want[i]) {
-			t.Errorf("key %d = %x, want %x", i, got[i], want[i])
-		}
-	}
-}
 
 func TestDecodeUpdateRefusals(t *testing.T) {
 	for name, m := range map[string]*feedpb.FeedUpdate{
@@ -92,4 +60,29 @@ func FuzzDecodeSyncResponse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A sync answer that breaks the protocol is an ErrBadAnswer (which counts
+// against the peer); a peer saying it cannot answer is not.
+func TestDecodeSyncResponseBadAnswers(t *testing.T) {
+	junk := []byte{0xff, 0xff, 0xff}
+	if _, _, err := feed.DecodeSyncResponse(junk); !errors.Is(err, feed.ErrBadAnswer) {
+		t.Errorf("junk: %v", err)
+	}
+	many := &feedpb.FeedSyncResponse{}
+	for i := 0; i <= feed.MaxSyncUpdates; i++ {
+		many.Updates = append(many.Updates, &feedpb.FeedUpdate{ChainId: "c", Height: int64(i + 1)})
+	}
+	b, _ := proto.Marshal(many)
+	if _, _, err := feed.DecodeSyncResponse(b); !errors.Is(err, feed.ErrBadAnswer) {
+		t.Errorf("too many updates: %v", err)
+	}
+	b, _ = proto.Marshal(&feedpb.FeedSyncResponse{Updates: []*feedpb.FeedUpdate{{ChainId: "c", Height: 1}}})
+	if _, _, err := feed.DecodeSyncResponse(b); !errors.Is(err, feed.ErrBadAnswer) {
+		t.Errorf("malformed update: %v", err)
+	}
+	b, _ = proto.Marshal(&feedpb.FeedSyncResponse{Error: "busy", Latest: 9})
+	if _, latest, err := feed.DecodeSyncResponse(b); err == nil || errors.Is(err, feed.ErrBadAnswer) || latest != 9 {
+		t.Errorf("a refusal: %v, latest %d", err, latest)
+	}
 }

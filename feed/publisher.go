@@ -71,9 +71,13 @@ type Publisher struct {
 	ps      *pubsub.PubSub
 	topic   *pubsub.Topic
 	builder *Builder
-	log     log.Logger
-	cancel  context.CancelFunc
-	ctx     context.Context
+	cache   *updateCache
+	sync    *syncServer
+	// lastVals is the validator set hash of the last update gossiped.
+	lastVals []byte
+	log      log.Logger
+	cancel   context.CancelFunc
+	ctx      context.Context
 }
 
 // NewPublisher starts the publisher's libp2p host, gossipsub and sync
@@ -104,21 +108,36 @@ func NewPublisher(o Options) (*Publisher, error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	p := &Publisher{opts: o, host: h, builder: NewBuilder(o.RPC, o.ChainID), log: o.Logger, ctx: ctx, cancel: cancel}
+	p := &Publisher{opts: o, host: h, builder: NewBuilder(o.RPC, o.ChainID), cache: newUpdateCache(CacheBytes, CacheUpdates),
+		log: o.Logger, ctx: ctx, cancel: cancel}
+	p.sync = newSyncServer(o.ChainID, o.RPC, p.cache, p.log.Error)
 	fail := func(err error) (*Publisher, error) {
 		cancel()
 		h.Close()
 		return nil, err
 	}
-	if p.ps, err = NewPubSub(ctx, h); err != nil {
+	if p.ps, err = NewPubSub(ctx, h, ScoreOptions(o.ChainID, nil)); err != nil {
 		return fail(err)
+	}
+	// A publisher sends only its own updates (every feed node publishes
+	// every block) and verifies nothing, so it forwards no one else's: a
+	// forgery it relayed would count against it at the verifiers. Junk is
+	// rejected, which scores its sender down.
+	if err := p.ps.RegisterTopicValidator(Topic(o.ChainID), func(_ context.Context, _ peer.ID, m *pubsub.Message) pubsub.ValidationResult {
+		if _, err := CheckGossip(o.ChainID, m.Data); err != nil {
+			return pubsub.ValidationReject
+		}
+		if m.GetFrom() != h.ID() {
+			return pubsub.ValidationIgnore
+		}
+		return pubsub.ValidationAccept
+	}); err != nil {
+		return fail(fmt.Errorf("feed: %w", err))
 	}
 	if p.topic, err = p.ps.Join(Topic(o.ChainID)); err != nil {
 		return fail(fmt.Errorf("feed: joining %s: %w", Topic(o.ChainID), err))
 	}
-	h.SetStreamHandler(SyncProtocol(o.ChainID), func(s network.Stream) {
-		serveSync(ctx, s, o.RPC, o.ChainID, p.log.Error)
-	})
+	h.SetStreamHandler(SyncProtocol(o.ChainID), func(s network.Stream) { p.sync.serve(ctx, s) })
 	for _, a := range o.Peers {
 		if err := Connect(ctx, h, a); err != nil {
 			p.log.Error("feed: connecting to a peer", "peer", a, "err", err)
@@ -195,14 +214,24 @@ func (p *Publisher) publish(ctx context.Context, height int64) error {
 	if height < 1 {
 		return nil
 	}
-	u, err := p.builder.Build(ctx, height, false)
+	x, err := p.builder.build(ctx, height)
 	if err != nil {
 		return err
 	}
+	p.cache.put(x)
+	u := x.view(p.lastVals, false)
 	b, err := EncodeUpdate(u)
 	if err != nil {
 		return err
 	}
+	if len(b) > MaxGossipSize {
+		// Verifiers fetch it over sync; the next gossiped update carries
+		// the validator set again.
+		p.log.Info("feed: update too big for gossip, served over sync only", "height", height, "bytes", len(b))
+		p.lastVals = nil
+		return nil
+	}
+	p.lastVals = x.valsHash
 	return p.topic.Publish(ctx, b)
 }
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/host"
@@ -20,6 +21,11 @@ import (
 // SyncTimeout bounds one sync exchange.
 const SyncTimeout = 30 * time.Second
 
+// ErrBadAnswer is wrapped by Sync when the peer's answer breaks the
+// protocol: oversized, undecodable, malformed updates, skipped heights. (A
+// peer that says it cannot answer, or a network failure, is not one.)
+var ErrBadAnswer = errors.New("feed: bad sync answer")
+
 // Frames on a sync stream are a uvarint length and that many bytes of
 // protobuf: one FeedSyncRequest, then one FeedSyncResponse.
 func writeFrame(w io.Writer, b []byte) error {
@@ -32,13 +38,15 @@ func writeFrame(w io.Writer, b []byte) error {
 	return err
 }
 
+var errFrameTooBig = errors.New("frame too big")
+
 func readFrame(r *bufio.Reader, max int) ([]byte, error) {
 	n, err := binary.ReadUvarint(r)
 	if err != nil {
 		return nil, err
 	}
 	if n > uint64(max) {
-		return nil, fmt.Errorf("frame of %d bytes, over the limit of %d", n, max)
+		return nil, fmt.Errorf("%w: %d bytes, over the limit of %d", errFrameTooBig, n, max)
 	}
 	b := make([]byte, n)
 	if _, err := io.ReadFull(r, b); err != nil {
@@ -47,22 +55,70 @@ func readFrame(r *bufio.Reader, max int) ([]byte, error) {
 	return b, nil
 }
 
-// serveSync answers one sync request from rpc.
-func serveSync(ctx context.Context, s network.Stream, rpc RPC, chainID string, log func(msg string, kv ...any)) {
+// Limits of a sync server.
+const (
+	// SyncRate and SyncBurst bound each peer's sync requests: SyncRate per
+	// second on average, SyncBurst at once. Requests over it are reset
+	// unread.
+	SyncRate  = 5
+	SyncBurst = 20
+	// MaxSyncStreams bounds the sync requests served at once, all peers
+	// together.
+	MaxSyncStreams = 8
+	// CacheBytes and CacheUpdates bound the publisher's cache of built
+	// updates, which sync answers are served from.
+	CacheBytes   = 64 << 20
+	CacheUpdates = 2000
+)
+
+// syncServer answers sync requests from the publisher's cache of the
+// updates it built, without touching the node: a request for a height the
+// cache lacks is built from the node's RPC only when no other such build
+// runs (one at a time: the app answers queries under its lock), else the
+// answer stops there and the verifier asks again or elsewhere.
+type syncServer struct {
+	chainID string
+	rpc     RPC
+	cache   *updateCache
+	limiter *peerLimiter
+	slots   chan struct{}
+	build   chan struct{}
+	log     func(msg string, kv ...any)
+}
+
+func newSyncServer(chainID string, rpc RPC, cache *updateCache, log func(msg string, kv ...any)) *syncServer {
+	return &syncServer{
+		chainID: chainID, rpc: rpc, cache: cache, limiter: newPeerLimiter(SyncRate, SyncBurst),
+		slots: make(chan struct{}, MaxSyncStreams), build: make(chan struct{}, 1), log: log,
+	}
+}
+
+func (sv *syncServer) serve(ctx context.Context, s network.Stream) {
+	if !sv.limiter.allow(s.Conn().RemotePeer(), time.Now()) {
+		_ = s.Reset()
+		return
+	}
+	select {
+	case sv.slots <- struct{}{}:
+		defer func() { <-sv.slots }()
+	default:
+		_ = s.Reset()
+		return
+	}
 	defer s.Close()
 	_ = s.SetDeadline(time.Now().Add(SyncTimeout))
-	resp := answerSync(ctx, s, rpc, chainID)
+	resp := sv.answer(ctx, s)
 	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(resp)
 	if err == nil {
 		err = writeFrame(s, b)
 	}
 	if err != nil {
-		log("feed sync: answering", "peer", s.Conn().RemotePeer(), "err", err)
+		sv.log("feed sync: answering", "peer", s.Conn().RemotePeer(), "err", err)
 		_ = s.Reset()
 	}
 }
 
-func answerSync(ctx context.Context, s network.Stream, rpc RPC, chainID string) *feedpb.FeedSyncResponse {
+func (sv *syncServer) answer(ctx context.Context, s network.Stream) *feedpb.FeedSyncResponse {
 	raw, err := readFrame(bufio.NewReader(io.LimitReader(s, MaxSyncRequestSize+binary.MaxVarintLen64)), MaxSyncRequestSize)
 	if err != nil {
 		return &feedpb.FeedSyncResponse{Error: "bad request: " + err.Error()}
@@ -71,31 +127,35 @@ func answerSync(ctx context.Context, s network.Stream, rpc RPC, chainID string) 
 	if err := proto.Unmarshal(raw, req); err != nil {
 		return &feedpb.FeedSyncResponse{Error: "bad request: " + err.Error()}
 	}
-	st, err := rpc.Status(ctx)
-	if err != nil {
-		return &feedpb.FeedSyncResponse{Error: "node status: " + err.Error()}
+	// The node's status reads its block store, not the app.
+	latest := sv.cache.latest()
+	if st, err := sv.rpc.Status(ctx); err == nil {
+		latest = st.SyncInfo.LatestBlockHeight
 	}
-	latest := st.SyncInfo.LatestBlockHeight
 	resp := &feedpb.FeedSyncResponse{Latest: latest}
 	switch {
-	case req.ChainId != chainID:
-		resp.Error = fmt.Sprintf("this node serves chain %q, not %q", chainID, req.ChainId)
+	case req.ChainId != sv.chainID:
+		resp.Error = fmt.Sprintf("this node serves chain %q, not %q", sv.chainID, req.ChainId)
 		return resp
 	case req.From <= 0 || req.To < req.From:
 		resp.Error = fmt.Sprintf("bad range [%d, %d]", req.From, req.To)
 		return resp
 	}
 	to := min(req.To, latest, req.From+MaxSyncUpdates-1)
-	b := NewBuilder(rpc, chainID)
+	var prevVals []byte
 	size := 0
 	for h := req.From; h <= to; h++ {
-		u, err := b.Build(ctx, h, h == req.From)
-		if err != nil {
-			if len(resp.Updates) == 0 {
-				resp.Error = err.Error()
+		x := sv.cache.get(h)
+		if x == nil {
+			if x, err = sv.buildMissing(ctx, h); err != nil {
+				if len(resp.Updates) == 0 {
+					resp.Error = err.Error()
+				}
+				break
 			}
-			break
 		}
+		u := x.view(prevVals, h == req.From)
+		prevVals = x.valsHash
 		n := proto.Size(u)
 		if size+n > MaxSyncResponseSize-64<<10 {
 			break
@@ -104,6 +164,109 @@ func answerSync(ctx context.Context, s network.Stream, rpc RPC, chainID string) 
 		resp.Updates = append(resp.Updates, u)
 	}
 	return resp
+}
+
+func (sv *syncServer) buildMissing(ctx context.Context, h int64) (*built, error) {
+	select {
+	case sv.build <- struct{}{}:
+		defer func() { <-sv.build }()
+	default:
+		return nil, fmt.Errorf("height %d is not cached and the node is busy: retry", h)
+	}
+	x, err := NewBuilder(sv.rpc, sv.chainID).build(ctx, h)
+	if err != nil {
+		return nil, err
+	}
+	sv.cache.put(x)
+	return x, nil
+}
+
+// updateCache holds recently built updates, bounded in bytes and count;
+// the oldest inserted goes first.
+type updateCache struct {
+	mu       sync.Mutex
+	m        map[int64]*built
+	order    []int64
+	bytes    int
+	maxBytes int
+	maxN     int
+	top      int64
+}
+
+func newUpdateCache(maxBytes, maxN int) *updateCache {
+	return &updateCache{m: map[int64]*built{}, maxBytes: maxBytes, maxN: maxN}
+}
+
+func (c *updateCache) get(h int64) *built {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[h]
+}
+
+// latest is the highest height built (by the publisher) so far.
+func (c *updateCache) latest() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.top
+}
+
+func (c *updateCache) put(x *built) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.m[x.height]; ok || x.size > c.maxBytes {
+		return
+	}
+	c.m[x.height] = x
+	c.order = append(c.order, x.height)
+	c.bytes += x.size
+	c.top = max(c.top, x.height)
+	for len(c.order) > 0 && (c.bytes > c.maxBytes || len(c.order) > c.maxN) {
+		old := c.m[c.order[0]]
+		delete(c.m, c.order[0])
+		c.order = c.order[1:]
+		c.bytes -= old.size
+	}
+}
+
+// peerLimiter is a token bucket per peer.
+type peerLimiter struct {
+	mu      sync.Mutex
+	rate    float64
+	burst   float64
+	buckets map[peer.ID]*bucket
+}
+
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+func newPeerLimiter(rate, burst float64) *peerLimiter {
+	return &peerLimiter{rate: rate, burst: burst, buckets: map[peer.ID]*bucket{}}
+}
+
+func (l *peerLimiter) allow(p peer.ID, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.buckets[p]
+	if b == nil {
+		if len(l.buckets) > 4096 {
+			for id, o := range l.buckets {
+				if now.Sub(o.last) > time.Minute {
+					delete(l.buckets, id)
+				}
+			}
+		}
+		b = &bucket{tokens: l.burst, last: now}
+		l.buckets[p] = b
+	}
+	b.tokens = min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
 }
 
 // Sync asks peer p for the updates of heights from..to over the sync
@@ -132,9 +295,19 @@ func Sync(ctx context.Context, h host.Host, p peer.ID, chainID string, from, to 
 	raw, err := readFrame(bufio.NewReader(io.LimitReader(s, MaxSyncResponseSize+binary.MaxVarintLen64)), MaxSyncResponseSize)
 	if err != nil {
 		_ = s.Reset()
+		if errors.Is(err, errFrameTooBig) {
+			err = fmt.Errorf("%w: %w", ErrBadAnswer, err)
+		}
 		return nil, 0, fmt.Errorf("feed: sync with %s: %w", p, err)
 	}
-	return DecodeSyncResponse(raw)
+	ups, latest, err := DecodeSyncResponse(raw)
+	if err == nil && len(ups) > 0 && (ups[0].Height != from || ups[len(ups)-1].Height > to) {
+		err = fmt.Errorf("%w: asked for %d-%d, got %d-%d", ErrBadAnswer, from, to, ups[0].Height, ups[len(ups)-1].Height)
+	}
+	if err != nil {
+		return nil, latest, fmt.Errorf("feed: sync with %s: %w", p, err)
+	}
+	return ups, latest, nil
 }
 
 // DecodeSyncResponse decodes a sync answer: its updates decoded (not
@@ -142,22 +315,22 @@ func Sync(ctx context.Context, h host.Host, p peer.ID, chainID string, from, to 
 func DecodeSyncResponse(raw []byte) ([]*Update, int64, error) {
 	resp := new(feedpb.FeedSyncResponse)
 	if err := proto.Unmarshal(raw, resp); err != nil {
-		return nil, 0, fmt.Errorf("feed: sync answer does not decode: %w", err)
+		return nil, 0, fmt.Errorf("%w: does not decode: %w", ErrBadAnswer, err)
 	}
 	if resp.Error != "" {
 		return nil, resp.Latest, fmt.Errorf("feed: the peer refused: %s", resp.Error)
 	}
 	if len(resp.Updates) > MaxSyncUpdates {
-		return nil, 0, errors.New("feed: sync answer has too many updates")
+		return nil, 0, fmt.Errorf("%w: too many updates", ErrBadAnswer)
 	}
 	out := make([]*Update, 0, len(resp.Updates))
 	for i, m := range resp.Updates {
 		u, err := fromProto(m)
 		if err != nil {
-			return nil, 0, err
+			return nil, 0, fmt.Errorf("%w: %w", ErrBadAnswer, err)
 		}
 		if i > 0 && u.Height != out[i-1].Height+1 {
-			return nil, 0, fmt.Errorf("feed: sync answer skips from %d to %d", out[i-1].Height, u.Height)
+			return nil, 0, fmt.Errorf("%w: skips or reorders from %d to %d", ErrBadAnswer, out[i-1].Height, u.Height)
 		}
 		out = append(out, u)
 	}

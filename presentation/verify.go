@@ -77,6 +77,10 @@ type VerifyOptions struct {
 	// than this (ReasonStatusStale): an offline verifier that stopped
 	// hearing from the chain.
 	MaxStatusAge time.Duration
+	// MaxStaleness, when positive, answers ReasonStatusUnknown (never yes)
+	// when the status is proven by a header older than this at Now: the
+	// gate's bound on how late it may learn of a revocation.
+	MaxStaleness time.Duration
 }
 
 // Result is a "yes": the presentation holds.
@@ -85,9 +89,12 @@ type Result struct {
 	Subject   []byte
 	ClaimType string
 	Status    chain.Status
-	// Height and StatusTime say what the status rests on (KnownStatus).
+	// Height and StatusTime say what the status rests on (KnownStatus):
+	// every change through block Height is in it; StatusAge is how old
+	// StatusTime was at Now.
 	Height       int64
 	StatusTime   time.Time
+	StatusAge    time.Duration
 	StatusSource string
 	// CertNotAfter is when the holder's certificate expires.
 	CertNotAfter time.Time
@@ -153,6 +160,10 @@ func Verify(ctx context.Context, p *Presentation, opts VerifyOptions) (*Result, 
 		}
 		return nil, fmt.Errorf("presentation: status of subject %x: %w", subject, err)
 	}
+	if opts.MaxStaleness > 0 && opts.Now.Sub(ks.Time) > opts.MaxStaleness {
+		return nil, refuse(ReasonStatusUnknown, "the status is known through block %d, proven at %s, %s ago: over the maximum staleness %s",
+			ks.Height, rfc3339(ks.Time), opts.Now.Sub(ks.Time).Round(time.Second), opts.MaxStaleness)
+	}
 	if opts.MaxStatusAge > 0 && opts.Now.Sub(ks.Time) > opts.MaxStatusAge {
 		return nil, refuse(ReasonStatusStale, "the status is proven at %s (height %d), more than %s ago", rfc3339(ks.Time), ks.Height, opts.MaxStatusAge)
 	}
@@ -174,7 +185,7 @@ func Verify(ctx context.Context, p *Presentation, opts VerifyOptions) (*Result, 
 	}
 	return &Result{
 		Subject: subject, ClaimType: opts.ClaimType, Status: st, Height: ks.Height, StatusTime: ks.Time,
-		StatusSource: ks.Source, CertNotAfter: cert.NotAfter,
+		StatusAge: opts.Now.Sub(ks.Time), StatusSource: ks.Source, CertNotAfter: cert.NotAfter,
 	}, nil
 }
 

@@ -36,6 +36,14 @@ type Answer struct {
 	KnownHeight int64
 	KnownTime   time.Time
 	Age         time.Duration
+	// VerifiedThrough is KnownHeight-1: the last block every status change
+	// of which the store holds, proven (header KnownHeight, of time
+	// KnownTime, proved them). A change in a later block is not known.
+	VerifiedThrough int64
+	// Stale says Age passed the maximum staleness of the check (CheckFresh):
+	// the State is then unknown, whatever the record says.
+	Stale        bool
+	MaxStaleness time.Duration
 	// Complete says the store has followed the chain from its first
 	// blocks, so a missing record means none.
 	Complete bool
@@ -53,7 +61,7 @@ func Check(s *Store, subject []byte, claimType string, now time.Time) (*Answer, 
 	a := &Answer{
 		Subject: subject, ClaimType: claimType, ChainID: head.ChainId,
 		KnownHeight: ls.Height(), KnownTime: ls.Header.Time.UTC(), Age: now.Sub(ls.Header.Time),
-		Complete: head.CheckpointHeight <= 2,
+		VerifiedThrough: ls.Height() - 1, Complete: head.CheckpointHeight <= 2,
 	}
 	c, err := s.Get(chain.ClaimKey(subject, claimType))
 	if err != nil {
@@ -61,6 +69,13 @@ func Check(s *Store, subject []byte, claimType string, now time.Time) (*Answer, 
 	}
 	if c != nil {
 		a.RecordHeight, a.RecordTime = c.Height, time.Unix(c.HeaderTime, 0).UTC()
+		if c.Height > a.VerifiedThrough {
+			// Read while verifier run saves a block (records first, then
+			// the head): this record is newer than the head read. The
+			// answer is then as fresh as its own proof.
+			a.VerifiedThrough, a.KnownHeight, a.KnownTime = c.Height, c.Height+1, a.RecordTime
+			a.Age = now.Sub(a.RecordTime)
+		}
 		if len(c.Value) > 0 {
 			a.Record = new(chainpb.ClaimStatus)
 			if err := proto.Unmarshal(c.Value, a.Record); err != nil {
@@ -73,6 +88,23 @@ func Check(s *Store, subject []byte, claimType string, now time.Time) (*Answer, 
 		return a, nil
 	}
 	a.Status = chain.StatusOf(a.Record, now.Unix())
+	return a, nil
+}
+
+// CheckFresh is Check for a gate with a maximum staleness: when the store's
+// knowledge is older than maxStaleness at now (its peers are gone, or a
+// block's changes are withheld), the answer is unknown and Stale, never
+// valid. maxStaleness <= 0 is no limit.
+func CheckFresh(s *Store, subject []byte, claimType string, now time.Time, maxStaleness time.Duration) (*Answer, error) {
+	a, err := Check(s, subject, claimType, now)
+	if err != nil {
+		return nil, err
+	}
+	a.MaxStaleness = maxStaleness
+	if maxStaleness > 0 && a.Age > maxStaleness {
+		a.Stale = true
+		a.Status = chain.Status{State: StateUnknown}
+	}
 	return a, nil
 }
 
@@ -105,6 +137,9 @@ type StatusSource struct {
 	Store *Store
 	// Now is the clock of the check (default time.Now).
 	Now func() time.Time
+	// MaxStaleness, when positive: a store whose knowledge is older answers
+	// presentation.ErrStatusUnknown (see CheckFresh).
+	MaxStaleness time.Duration
 }
 
 var _ presentation.StatusSource = StatusSource{}
@@ -117,9 +152,13 @@ func (s StatusSource) ClaimStatus(_ context.Context, subject []byte, claimType s
 	if s.Now != nil {
 		now = s.Now
 	}
-	a, err := Check(s.Store, subject, claimType, now())
+	a, err := CheckFresh(s.Store, subject, claimType, now(), s.MaxStaleness)
 	if err != nil {
 		return nil, err
+	}
+	if a.Stale {
+		return nil, fmt.Errorf("%w: the verifier store in %s knows the chain through block %d, proven at %s, %s ago: over the maximum staleness %s",
+			presentation.ErrStatusUnknown, s.Store.dir, a.VerifiedThrough, a.KnownTime.Format(time.RFC3339), a.Age.Round(time.Second), s.MaxStaleness)
 	}
 	if a.State == StateUnknown {
 		return nil, fmt.Errorf("%w: the verifier store in %s started at a checkpoint and has seen no change of it since", presentation.ErrStatusUnknown, s.Store.dir)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -13,8 +14,10 @@ import (
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/idledger/idledger/client"
 	"github.com/idledger/idledger/feed"
 )
 
@@ -30,6 +33,19 @@ type Options struct {
 	TrustHash   []byte
 	// RPC is a node's RPC URL to fill gaps from when peers cannot (optional).
 	RPC string
+	// RPCs are more RPC URLs, asked after RPC. With two or more of them
+	// (RPC included) and no checkpoint, a new store is anchored on the
+	// recent block they agree on (client.TrustedCheckpoint).
+	RPCs []string
+	// MaxPendingBytes bounds the updates held, in encoded bytes all
+	// together, while a gap is filled (default DefaultMaxPendingBytes).
+	// When it is full, further updates are dropped: back-pressure on
+	// gossip, the sync protocol fetches them when their turn comes.
+	MaxPendingBytes int
+	// BanDuration is how long a peer that sent a forged, tampered or
+	// incomplete update is disconnected and not asked (default
+	// DefaultBanDuration).
+	BanDuration time.Duration
 	// ChainID pins the chain; default: the store's, the RPC node's, or the
 	// one the peers' sync protocol names.
 	ChainID string
@@ -47,8 +63,21 @@ type Options struct {
 	Logger log.Logger
 }
 
-// MaxPending bounds the updates kept while a gap is filled.
-const MaxPending = 256
+// Bounds of the verifier's pending buffer, and how peers are punished.
+const (
+	// MaxPending bounds the number of updates kept while a gap is filled.
+	MaxPending = 256
+	// DefaultMaxPendingBytes bounds their encoded size, all together.
+	DefaultMaxPendingBytes = 16 << 20
+	// DefaultBanDuration: see Options.BanDuration.
+	DefaultBanDuration = 10 * time.Minute
+	// strikesToBan: malformed sync answers tolerated before a ban (a
+	// verified header with a bad or missing entry bans at once).
+	strikesToBan = 3
+	// replayWindow: a gossiped update this many blocks below the verified
+	// height is a replay, not a late delivery, and scores its sender down.
+	replayWindow = 32
+)
 
 // Verifier is a running light verifier.
 type Verifier struct {
@@ -58,15 +87,35 @@ type Verifier struct {
 	ps     *pubsub.PubSub
 	log    log.Logger
 	peers  []peer.ID
-	rpc    feed.RPC
+	rpcs   []rpcSource
 	chain  string
 	cpH    int64
 	cpHash []byte
 
-	mu      sync.Mutex
-	state   *LightState
-	pending map[int64]*feed.Update
-	lastNew time.Time
+	mu           sync.Mutex
+	state        *LightState
+	pending      map[int64]*feed.Update
+	pendingBytes int
+	lastNew      time.Time
+	strikes      map[peer.ID]int
+	banned       map[peer.ID]time.Time
+	scores       map[peer.ID]float64
+	incomplete   *Incomplete
+}
+
+type rpcSource struct {
+	url string
+	rpc feed.RPC
+}
+
+// Incomplete describes the height the verifier is stuck before: its
+// header verified but no source has sent all the changes its block made.
+type Incomplete struct {
+	Height int64
+	Since  time.Time
+	// Source and Reason are the last source that failed and why.
+	Source string
+	Reason string
 }
 
 // New opens the store, starts the libp2p host, connects to the peers and
@@ -84,6 +133,12 @@ func New(ctx context.Context, o Options) (*Verifier, error) {
 	if o.Logger == nil {
 		o.Logger = log.NewNopLogger()
 	}
+	if o.MaxPendingBytes <= 0 {
+		o.MaxPendingBytes = DefaultMaxPendingBytes
+	}
+	if o.BanDuration <= 0 {
+		o.BanDuration = DefaultBanDuration
+	}
 	if (o.TrustHeight != 0) != (len(o.TrustHash) != 0) {
 		return nil, errors.New("verifier: a checkpoint needs both a height and a hash")
 	}
@@ -91,7 +146,14 @@ func New(ctx context.Context, o Options) (*Verifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &Verifier{o: o, store: s, log: o.Logger, pending: map[int64]*feed.Update{}, chain: o.ChainID}
+	v := &Verifier{o: o, store: s, log: o.Logger, pending: map[int64]*feed.Update{}, chain: o.ChainID,
+		strikes: map[peer.ID]int{}, banned: map[peer.ID]time.Time{}}
+	var urls []string
+	for _, u := range append([]string{o.RPC}, o.RPCs...) {
+		if u = strings.TrimSpace(u); u != "" && !slices.Contains(urls, u) {
+			urls = append(urls, u)
+		}
+	}
 	fail := func(err error) (*Verifier, error) {
 		v.close()
 		return nil, err
@@ -99,8 +161,16 @@ func New(ctx context.Context, o Options) (*Verifier, error) {
 	head, st, err := s.Head()
 	switch {
 	case errors.Is(err, ErrNoHead):
+		if o.TrustHeight == 0 && len(urls) >= 2 {
+			h, hash, err := client.TrustedCheckpoint(ctx, urls)
+			if err != nil {
+				return fail(fmt.Errorf("verifier: no checkpoint: %w", err))
+			}
+			v.log.Info("verifier: anchored on the block the RPC servers agree on", "height", h, "hash", fmt.Sprintf("%X", hash), "servers", urls)
+			o.TrustHeight, o.TrustHash = h, hash
+		}
 		if o.TrustHeight == 0 {
-			return fail(fmt.Errorf("verifier: %s holds no verified block: give the checkpoint (--trust-height and --trust-hash)", o.Dir))
+			return fail(fmt.Errorf("verifier: %s holds no verified block: give the checkpoint (--trust-height and --trust-hash, or two RPC servers)", o.Dir))
 		}
 		v.cpH, v.cpHash = o.TrustHeight, o.TrustHash
 	case err != nil:
@@ -115,16 +185,19 @@ func New(ctx context.Context, o Options) (*Verifier, error) {
 		}
 		v.chain, v.state, v.cpH, v.cpHash = head.ChainId, st, head.CheckpointHeight, head.CheckpointHash
 	}
-	if o.RPC != "" {
-		c, err := rpchttp.New(o.RPC, "/websocket")
+	for _, u := range urls {
+		c, err := rpchttp.New(u, "/websocket")
 		if err != nil {
-			return fail(fmt.Errorf("verifier: --rpc %s: %w", o.RPC, err))
+			return fail(fmt.Errorf("verifier: --rpc %s: %w", u, err))
 		}
-		v.rpc = c
+		v.rpcs = append(v.rpcs, rpcSource{url: u, rpc: c})
 	}
 	if v.host, err = feed.NewHost(feed.HostOptions{ListenAddrs: o.ListenAddrs}); err != nil {
 		return fail(err)
 	}
+	v.host.Network().Notify(&network.NotifyBundle{ConnectedF: func(_ network.Network, c network.Conn) {
+		go v.refuseBanned(c.RemotePeer())
+	}})
 	for _, a := range o.Peers {
 		ai, err := peer.AddrInfoFromString(a)
 		if err != nil {
@@ -140,7 +213,8 @@ func New(ctx context.Context, o Options) (*Verifier, error) {
 			return fail(err)
 		}
 	}
-	if v.ps, err = feed.NewPubSub(context.Background(), v.host); err != nil {
+	if v.ps, err = feed.NewPubSub(context.Background(), v.host, feed.ScoreOptions(v.chain, v.appScore),
+		pubsub.WithPeerScoreInspect(v.inspectScores, time.Second)); err != nil {
 		return fail(err)
 	}
 	return v, nil
@@ -149,12 +223,12 @@ func New(ctx context.Context, o Options) (*Verifier, error) {
 // discoverChain reads the chain ID from the RPC node or the peers' sync
 // protocol IDs.
 func (v *Verifier) discoverChain(ctx context.Context) (string, error) {
-	if v.rpc != nil {
-		st, err := v.rpc.Status(ctx)
+	for _, r := range v.rpcs {
+		st, err := r.rpc.Status(ctx)
 		if err == nil {
 			return st.NodeInfo.Network, nil
 		}
-		v.log.Error("verifier: node status", "err", err)
+		v.log.Error("verifier: node status", "rpc", r.url, "err", err)
 	}
 	for _, p := range v.peers {
 		protos, _ := v.host.Peerstore().GetProtocols(p)
@@ -181,6 +255,9 @@ func (v *Verifier) Height() int64 {
 	return v.state.Height()
 }
 
+// Host returns the verifier's libp2p host.
+func (v *Verifier) Host() host.Host { return v.host }
+
 // Addrs returns the verifier's libp2p multiaddrs.
 func (v *Verifier) Addrs() []string { return feed.FullAddrs(v.host) }
 
@@ -201,23 +278,15 @@ func (v *Verifier) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("verifier: joining %s: %w", feed.Topic(v.chain), err)
 	}
-	chainID := v.chain
-	if err := v.ps.RegisterTopicValidator(feed.Topic(chainID), func(_ context.Context, _ peer.ID, m *pubsub.Message) bool {
-		u, err := feed.DecodeUpdate(m.Data)
-		if err != nil || u.ChainID != chainID {
-			return false
-		}
-		m.ValidatorData = u
-		return true
-	}); err != nil {
+	if err := v.ps.RegisterTopicValidator(feed.Topic(v.chain), v.validate); err != nil {
 		return fmt.Errorf("verifier: %w", err)
 	}
-	sub, err := topic.Subscribe(pubsub.WithBufferSize(256))
+	sub, err := topic.Subscribe(pubsub.WithBufferSize(16))
 	if err != nil {
 		return fmt.Errorf("verifier: subscribing: %w", err)
 	}
 	defer sub.Cancel()
-	v.log.Info("verifier started", "chain_id", chainID, "dir", v.o.Dir, "addrs", v.Addrs())
+	v.log.Info("verifier started", "chain_id", v.chain, "dir", v.o.Dir, "addrs", v.Addrs())
 
 	for v.state == nil {
 		err := v.bootstrap(ctx)
@@ -265,6 +334,11 @@ func (v *Verifier) Run(ctx context.Context) error {
 			}
 			v.handle(ctx, u, "gossip")
 		case <-t.C:
+			if st := v.Status(); st.Incomplete != nil {
+				v.log.Error("verifier: stale: the next block's changes are withheld; asking other sources",
+					"verified_through", st.VerifiedThrough, "age", st.Age.Round(time.Second), "waiting_for", st.Incomplete.Height,
+					"last_source", st.Incomplete.Source, "reason", st.Incomplete.Reason)
+			}
 			v.reconnect(ctx)
 			if time.Since(v.lastNew) >= v.o.SyncInterval {
 				v.catchUp(ctx)
@@ -275,6 +349,9 @@ func (v *Verifier) Run(ctx context.Context) error {
 
 func (v *Verifier) reconnect(ctx context.Context) {
 	for i, p := range v.peers {
+		if v.isBanned(p) {
+			continue
+		}
 		if len(v.host.Network().ConnsToPeer(p)) == 0 {
 			if err := feed.Connect(ctx, v.host, v.o.Peers[i]); err != nil {
 				v.log.Debug("verifier: peer unreachable", "peer", p, "err", err)
@@ -313,6 +390,80 @@ func (v *Verifier) bootstrap(ctx context.Context) error {
 	return last
 }
 
+// validate is the gossipsub validator: only an update that verifies as
+// the next block, complete, is accepted (and so forwarded). A later one is
+// kept for its turn while the buffer has room (not forwarded: it is not
+// verified yet); an old one is ignored. Anything malformed, forged,
+// tampered or incomplete, and replays of long-verified heights, are
+// rejected, which gossipsub scores against the sender.
+func (v *Verifier) validate(_ context.Context, from peer.ID, m *pubsub.Message) pubsub.ValidationResult {
+	u, err := feed.CheckGossip(v.chain, m.Data)
+	if err != nil {
+		v.log.Debug("verifier: rejected gossip", "from", from, "err", err)
+		go v.strike(from, err, false)
+		return pubsub.ValidationReject
+	}
+	v.mu.Lock()
+	st := v.state
+	v.mu.Unlock()
+	if st == nil {
+		return pubsub.ValidationIgnore
+	}
+	switch {
+	case u.Height < st.Height()-replayWindow:
+		return pubsub.ValidationReject
+	case u.Height <= st.Height():
+		if u.Height == st.Height() && !bytes.Equal(u.Header.Hash(), st.Header.Hash()) {
+			return pubsub.ValidationReject // another block at a verified height
+		}
+		return pubsub.ValidationIgnore
+	case u.Height > st.Height()+MaxPending:
+		return pubsub.ValidationIgnore // too far ahead to be worth holding
+	case u.Height > st.Height()+1:
+		v.keepPending(u)
+		return pubsub.ValidationIgnore
+	}
+	_, _, err = VerifyUpdate(st, u, v.o.Params, v.o.Now())
+	switch {
+	case err == nil:
+		m.ValidatorData = u
+		return pubsub.ValidationAccept
+	case errors.Is(err, errAtThisClock):
+		v.log.Error("verifier: cannot verify a gossiped update at this clock", "height", u.Height, "err", err)
+		return pubsub.ValidationIgnore
+	case errors.Is(err, ErrRefused) || errors.Is(err, ErrIncomplete):
+		// Honest nodes never send one, and no honest node forwards one
+		// (publishers forward nothing, verifiers only what verified).
+		v.noteIncomplete(u.Height, "gossip from "+from.String(), err)
+		v.log.Error("verifier: rejected a gossiped update", "height", u.Height, "from", from, "err", err)
+		go v.strike(from, err, true)
+		return pubsub.ValidationReject
+	default: // e.g. a changed validator set not carried: the sync protocol has it
+		return pubsub.ValidationIgnore
+	}
+}
+
+// keepPending holds an update that is ahead of the verified height, within
+// the buffer's bounds; over them it is dropped (fetched later over sync).
+func (v *Verifier) keepPending(u *feed.Update) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if _, dup := v.pending[u.Height]; dup || len(v.pending) >= MaxPending || v.pendingBytes+len(u.Raw) > v.o.MaxPendingBytes {
+		return false
+	}
+	v.pending[u.Height] = u
+	v.pendingBytes += len(u.Raw)
+	return true
+}
+
+// PendingBytes is the encoded size of the updates held for later heights
+// (at most Options.MaxPendingBytes).
+func (v *Verifier) PendingBytes() int {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.pendingBytes
+}
+
 // handle verifies one update; a gap or a missing validator set triggers a
 // catch-up.
 func (v *Verifier) handle(ctx context.Context, u *feed.Update, source string) {
@@ -321,13 +472,9 @@ func (v *Verifier) handle(ctx context.Context, u *feed.Update, source string) {
 	case err == nil:
 		v.drainPending(source)
 	case errors.Is(err, ErrGap):
-		v.mu.Lock()
-		if len(v.pending) < MaxPending {
-			v.pending[u.Height] = u
-		}
-		v.mu.Unlock()
+		v.keepPending(u)
 		v.catchUp(ctx)
-	case errors.Is(err, ErrNeedValidators):
+	case errors.Is(err, ErrNeedValidators), errors.Is(err, ErrIncomplete):
 		v.catchUp(ctx)
 	}
 }
@@ -340,7 +487,8 @@ func (v *Verifier) apply(u *feed.Update, source string) error {
 	v.mu.Unlock()
 	next, claims, err := VerifyUpdate(st, u, v.o.Params, v.o.Now())
 	if err != nil {
-		if errors.Is(err, ErrRefused) {
+		if errors.Is(err, ErrRefused) || errors.Is(err, ErrIncomplete) {
+			v.noteIncomplete(u.Height, source, err)
 			v.log.Error("verifier: refused an update", "height", u.Height, "source", source, "err", err)
 		}
 		return err
@@ -352,9 +500,25 @@ func (v *Verifier) apply(u *feed.Update, source string) error {
 	v.mu.Lock()
 	v.state = next
 	v.lastNew = time.Now()
+	if v.incomplete != nil && v.incomplete.Height <= u.Height {
+		v.log.Info("verifier: completed the withheld height", "height", v.incomplete.Height, "source", source)
+		v.incomplete = nil
+	}
 	v.mu.Unlock()
 	v.log.Debug("verifier: verified", "height", u.Height, "entries", len(claims), "source", source)
 	return nil
+}
+
+func (v *Verifier) noteIncomplete(height int64, source string, err error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.state == nil || height != v.state.Height()+1 {
+		return
+	}
+	if v.incomplete == nil || v.incomplete.Height != height {
+		v.incomplete = &Incomplete{Height: height, Since: v.o.Now()}
+	}
+	v.incomplete.Source, v.incomplete.Reason = source, err.Error()
 }
 
 func (v *Verifier) drainPending(source string) {
@@ -362,12 +526,12 @@ func (v *Verifier) drainPending(source string) {
 		h := v.Height() + 1
 		v.mu.Lock()
 		u := v.pending[h]
-		for k := range v.pending {
-			if k < h {
+		for k, p := range v.pending {
+			if k <= h {
 				delete(v.pending, k)
+				v.pendingBytes -= len(p.Raw)
 			}
 		}
-		delete(v.pending, h)
 		v.mu.Unlock()
 		if u == nil || v.apply(u, source) != nil {
 			return
@@ -376,7 +540,9 @@ func (v *Verifier) drainPending(source string) {
 }
 
 // catchUp asks the sources for the updates after the verified height until
-// none has more.
+// none has more. A source whose answer does not verify is skipped for the
+// next one; a peer that sent a verified header with a forged, tampered or
+// missing entry is banned.
 func (v *Verifier) catchUp(ctx context.Context) {
 	for ctx.Err() == nil {
 		progressed := false
@@ -385,11 +551,17 @@ func (v *Verifier) catchUp(ctx context.Context) {
 			ups, err := src.fetch(ctx, from, from+feed.MaxSyncUpdates-1)
 			if err != nil {
 				v.log.Debug("verifier: sync", "source", src.name, "err", err)
+				if src.peer != "" && errors.Is(err, feed.ErrBadAnswer) {
+					v.strike(src.peer, err, false)
+				}
 				continue
 			}
 			n := 0
 			for _, u := range ups {
 				if err := v.apply(u, src.name); err != nil {
+					if src.peer != "" && (errors.Is(err, ErrRefused) || errors.Is(err, ErrIncomplete)) && !errors.Is(err, errAtThisClock) {
+						v.strike(src.peer, err, true)
+					}
 					break
 				}
 				n++
@@ -407,34 +579,156 @@ func (v *Verifier) catchUp(ctx context.Context) {
 	}
 }
 
+// strike counts a peer's misbehaviour over the sync protocol; a proven one
+// (a verified header with bad or missing entries) or strikesToBan malformed
+// answers disconnect the peer and keep it away for BanDuration.
+func (v *Verifier) strike(p peer.ID, err error, proven bool) {
+	v.mu.Lock()
+	v.strikes[p]++
+	ban := proven || v.strikes[p] >= strikesToBan
+	if ban {
+		v.banned[p] = v.o.Now().Add(v.o.BanDuration)
+		v.strikes[p] = 0
+	}
+	v.mu.Unlock()
+	if ban {
+		v.log.Error("verifier: banning a feed peer", "peer", p, "for", v.o.BanDuration, "err", err)
+		_ = v.host.Network().ClosePeer(p)
+	}
+}
+
+// refuseBanned disconnects a banned peer that connects (again); run from
+// the host's connection notifications.
+func (v *Verifier) refuseBanned(p peer.ID) {
+	if v.isBanned(p) {
+		_ = v.host.Network().ClosePeer(p)
+	}
+}
+
+func (v *Verifier) isBanned(p peer.ID) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	until, ok := v.banned[p]
+	if ok && !v.o.Now().Before(until) {
+		delete(v.banned, p)
+		return false
+	}
+	return ok
+}
+
+// appScore is the gossipsub application score: a banned peer is below the
+// graylist threshold, so its gossip is ignored too.
+func (v *Verifier) appScore(p peer.ID) float64 {
+	if v.isBanned(p) {
+		return 10 * feed.GraylistThreshold
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return float64(v.strikes[p]) * feed.PublishThreshold / strikesToBan
+}
+
+func (v *Verifier) inspectScores(m map[peer.ID]float64) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.scores = m
+}
+
+// GossipScore is gossipsub's score of peer p, as of the last second: below
+// zero for a peer whose messages were rejected, below
+// feed.GraylistThreshold for one that is ignored.
+func (v *Verifier) GossipScore(p peer.ID) float64 {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.scores[p]
+}
+
+// Banned lists the peers banned now, sorted.
+func (v *Verifier) Banned() []peer.ID {
+	v.mu.Lock()
+	ids := make([]peer.ID, 0, len(v.banned))
+	for p := range v.banned {
+		ids = append(ids, p)
+	}
+	v.mu.Unlock()
+	var out []peer.ID
+	for _, p := range ids {
+		if v.isBanned(p) {
+			out = append(out, p)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Status is what a running verifier knows and how fresh it is.
+type Status struct {
+	ChainID string
+	// VerifiedThrough is the last block all of whose status changes the
+	// store holds, proven; HeaderTime is the time of the header that proved
+	// them (block VerifiedThrough+1) and Age how old it is.
+	VerifiedThrough int64
+	HeaderTime      time.Time
+	Age             time.Duration
+	// Incomplete is set while the next block's header verified but no
+	// source has sent every change it made.
+	Incomplete *Incomplete
+	// PendingBytes is the size of the updates held for later heights.
+	PendingBytes int
+	Banned       []peer.ID
+}
+
+// Status reports the verifier's progress at its clock.
+func (v *Verifier) Status() Status {
+	st := Status{ChainID: v.chain, Banned: v.Banned()}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.state != nil {
+		st.VerifiedThrough = v.state.Height() - 1
+		st.HeaderTime = v.state.Header.Time.UTC()
+		st.Age = v.o.Now().Sub(v.state.Header.Time)
+	}
+	if v.incomplete != nil {
+		c := *v.incomplete
+		st.Incomplete = &c
+	}
+	st.PendingBytes = v.pendingBytes
+	return st
+}
+
 type source struct {
 	name  string
+	peer  peer.ID
 	fetch func(ctx context.Context, from, to int64) ([]*feed.Update, error)
 }
 
-// sources are the peers (sync protocol), then the RPC node.
+// sources are the peers not banned (sync protocol), then the RPC nodes.
 func (v *Verifier) sources() []source {
 	var out []source
 	for _, p := range v.peers {
-		out = append(out, source{name: "peer " + p.String(), fetch: func(ctx context.Context, from, to int64) ([]*feed.Update, error) {
+		if v.isBanned(p) {
+			continue
+		}
+		out = append(out, source{name: "peer " + p.String(), peer: p, fetch: func(ctx context.Context, from, to int64) ([]*feed.Update, error) {
 			ups, _, err := feed.Sync(ctx, v.host, p, v.chain, from, to)
 			return ups, err
 		}})
 	}
-	if v.rpc != nil {
-		out = append(out, source{name: "rpc " + v.o.RPC, fetch: v.fetchRPC})
+	for _, r := range v.rpcs {
+		out = append(out, source{name: "rpc " + r.url, fetch: func(ctx context.Context, from, to int64) ([]*feed.Update, error) {
+			return v.fetchRPC(ctx, r.rpc, from, to)
+		}})
 	}
 	return out
 }
 
 // fetchRPC builds updates from a node's RPC, as a feed node would.
-func (v *Verifier) fetchRPC(ctx context.Context, from, to int64) ([]*feed.Update, error) {
-	st, err := v.rpc.Status(ctx)
+func (v *Verifier) fetchRPC(ctx context.Context, rpc feed.RPC, from, to int64) ([]*feed.Update, error) {
+	st, err := rpc.Status(ctx)
 	if err != nil {
 		return nil, err
 	}
-	to = min(to, st.SyncInfo.LatestBlockHeight)
-	b := feed.NewBuilder(v.rpc, v.chain)
+	to = min(to, st.SyncInfo.LatestBlockHeight, from+19)
+	b := feed.NewBuilder(rpc, v.chain)
 	var out []*feed.Update
 	for h := from; h <= to; h++ {
 		m, err := b.Build(ctx, h, h == from)

@@ -1,6 +1,7 @@
 package verifier
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -11,6 +12,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/idledger/idledger/chain"
 	"github.com/idledger/idledger/feed"
 	"github.com/idledger/idledger/feed/feedpb"
 	"github.com/idledger/idledger/internal/atomicfile"
@@ -125,6 +127,9 @@ func (s *Store) Save(st *LightState, claims []*feedpb.StoredClaim, checkpointHei
 		return errors.New("verifier: the store is open read-only")
 	}
 	for _, c := range claims {
+		if bytes.Equal(c.Key, chain.ChangesKey()) {
+			continue // checked, not kept: the next block's replaces it
+		}
 		old, err := s.Get(c.Key)
 		if err != nil {
 			return err

@@ -38,6 +38,7 @@ func start(t testing.TB) *world {
 	// The node publishes the feed itself, as `idledger start --feed-listen`.
 	e.StartOptions.Feed = &node.FeedOptions{ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"}}
 	e.Start(t)
+	nodetest.WaitHeight(context.Background(), t, e.URL, 2)
 	rpc, err := rpchttp.New(e.URL, "/websocket")
 	if err != nil {
 		t.Fatal(err)
@@ -70,7 +71,7 @@ func (w *world) attest(t testing.TB, name, claimType string) (*testca.Holder, []
 	return h, r.ID
 }
 
-func (w *world) revoke(t *testing.T, id []byte) {
+func (w *world) revoke(t *testing.T, id []byte) int64 {
 	t.Helper()
 	body, err := chain.EncodeBody(&chainpb.TxBody{ChainId: w.e.ChainID, Signer: node.DefaultMemberID, Sequence: w.seq,
 		Msg: &chainpb.TxBody_RevokeAttestation{RevokeAttestation: &chainpb.RevokeAttestation{AttestationId: id, Reason: "card lost"}}})
@@ -91,6 +92,7 @@ func (w *world) revoke(t *testing.T, id []byte) {
 		t.Fatal(err)
 	}
 	w.seq++
+	return r.Height
 }
 
 func (w *world) checkpoint(t *testing.T, h int64) []byte {

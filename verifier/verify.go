@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	cmtmath "github.com/cometbft/cometbft/libs/math"
@@ -33,7 +34,22 @@ var (
 	// ErrStale is returned by VerifyUpdate for an update at or below the
 	// trusted height.
 	ErrStale = errors.New("verifier: already verified")
+	// ErrIncomplete is returned by VerifyUpdate and VerifyCheckpoint for an
+	// update whose header verifies but which lacks the proven change list
+	// of its block, or a record that list names: a peer withheld a change.
+	// The verifier must not advance with it; another source may complete
+	// it. Honest nodes never send one.
+	ErrIncomplete = errors.New("verifier: update omits a change")
 )
+
+// errAtThisClock marks a refusal that depends on the verifier's clock or
+// trusting period (an expired trusted header, a header from the future):
+// honest peers can send such an update, so it does not count against them.
+var errAtThisClock = errors.New("not verifiable at this clock")
+
+// requireCompleteness is switched off only by tests that show what the
+// design without change lists did (export_test.go).
+var requireCompleteness = true
 
 // Params are the light-client parameters.
 type Params struct {
@@ -92,6 +108,9 @@ func VerifyCheckpoint(u *feed.Update, trustHeight int64, trustHash []byte, p Par
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := checkComplete(u, claims); err != nil {
+		return nil, nil, err
+	}
 	return st, claims, nil
 }
 
@@ -118,13 +137,57 @@ func VerifyUpdate(trusted *LightState, u *feed.Update, p Params, now time.Time) 
 		vals = trusted.Validators
 	}
 	if err := light.Verify(trusted.Header, trusted.Validators, u.Header, vals, p.TrustingPeriod, now, p.MaxClockDrift, p.TrustLevel); err != nil {
+		var expired light.ErrOldHeaderExpired
+		if errors.As(err, &expired) || strings.Contains(err.Error(), "from the future") {
+			// Depends on this verifier's clock and trust: no proof against the sender.
+			return nil, nil, fmt.Errorf("%w: %w: header %d: %v", ErrRefused, errAtThisClock, u.Height, err)
+		}
 		return nil, nil, refused("header %d: %v", u.Height, err)
 	}
 	claims, err := verifyEntries(u)
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := checkComplete(u, claims); err != nil {
+		return nil, nil, err
+	}
 	return &LightState{Header: u.Header, Validators: vals}, claims, nil
+}
+
+// checkComplete checks that a verified update holds its block's proven
+// change list (for height 2 on: state version height-1 has one) and a
+// proven record for every key the list names.
+func checkComplete(u *feed.Update, claims []*feedpb.StoredClaim) error {
+	if !requireCompleteness || u.Height < 2 {
+		return nil
+	}
+	var list *feedpb.StoredClaim
+	have := make(map[string]bool, len(claims))
+	for _, c := range claims {
+		if bytes.Equal(c.Key, chain.ChangesKey()) {
+			list = c
+		}
+		have[string(c.Key)] = true
+	}
+	if list == nil {
+		return fmt.Errorf("%w: update %d carries no change list of block %d", ErrIncomplete, u.Height, u.Height-1)
+	}
+	if len(list.Value) == 0 {
+		return refused("height %d: the chain's state %d holds no change list (a chain without feed completeness)", u.Height, u.Height-1)
+	}
+	changes, err := chain.DecodeChanges(list.Value)
+	if err != nil {
+		return refused("height %d: proven change list: %v", u.Height, err)
+	}
+	if changes.Height != u.Height-1 {
+		return refused("height %d: proven change list is block %d's, not %d's", u.Height, changes.Height, u.Height-1)
+	}
+	for _, k := range changes.Keys {
+		if !have[string(k)] {
+			return fmt.Errorf("%w: update %d lacks record %x that block %d changed", ErrIncomplete, u.Height, k, u.Height-1)
+		}
+	}
+	return nil
 }
 
 // verifyEntries checks every entry of a verified header's update.
@@ -150,9 +213,28 @@ func verifyEntries(u *feed.Update) ([]*feedpb.StoredClaim, error) {
 }
 
 // checkEntryValue accepts the keys a feed carries: ClaimStatus records
-// (whose value must be the record of that key) and the trust anchor set.
+// (whose value must be the record of that key), subject revocations, the
+// trust anchor set and the change list.
 func checkEntryValue(key, value []byte) error {
 	switch {
+	case bytes.Equal(key, chain.ChangesKey()):
+		if len(value) == 0 {
+			return nil
+		}
+		_, err := chain.DecodeChanges(value)
+		return err
+	case len(key) == 33 && key[0] == chain.SubjectRevocationKey(nil)[0]:
+		if len(value) == 0 {
+			return nil
+		}
+		r := new(chainpb.SubjectRevocation)
+		if err := proto.Unmarshal(value, r); err != nil {
+			return err
+		}
+		if !bytes.Equal(chain.SubjectRevocationKey(r.Subject), key) {
+			return errors.New("the record is not the key's")
+		}
+		return nil
 	case bytes.Equal(key, chain.AnchorsKey()):
 		if len(value) == 0 {
 			return nil
