@@ -124,10 +124,10 @@ func TestByzantineTxsChangeNothingInFinalizeBlock(t *testing.T) {
 	}
 }
 
-// TestByzantineProposalAfterGovernance: once a block holds a governance
-// transaction, member keys, anchors and parameters may change within it, so
-// later transactions are not judged by the committed ones (an honest block
-// stays acceptable); a signing certificate stays refused all the same.
+// TestByzantineProposalAfterGovernance: a block with a governor's proposal
+// that executes (add_member) and an attestation after it is accepted; the
+// action does not touch the signing-certificate policy, so a signing
+// certificate after it stays refused.
 func TestByzantineProposalAfterGovernance(t *testing.T) {
 	w := world(t)
 	a := openApp(t, t.TempDir())
