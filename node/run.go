@@ -140,9 +140,11 @@ func Start(home string, opts StartOptions) (*Node, error) {
 			return nil, err
 		}
 		appOpts.ObserverNodeIDs = observers
-		if appOpts.Snapshots, err = snapshotOptions(home); err != nil {
+		ac, err := LoadAppConfig(home)
+		if err != nil {
 			return nil, err
 		}
+		appOpts.Snapshots, appOpts.NodeCache = snapshotOptions(home, ac), ac.State.CacheNodes
 		if c.Instrumentation.IsPrometheusEnabled() {
 			appOpts.Metrics = app.NewMetrics(prometheus.DefaultRegisterer)
 			appMetrics = appOpts.Metrics
