@@ -171,6 +171,9 @@ func (pc *proposalCheck) tally(p *pendingProposal) {
 		return
 	}
 	p.done = true
+	if chain.CheckAction(p.action) != nil {
+		return // it fails in FinalizeBlock; and a view holds parsed anchors only
+	}
 	if pc.view == nil {
 		pc.view = newOverlay(pc.base)
 	}
