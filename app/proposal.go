@@ -172,7 +172,7 @@ func (pc *proposalCheck) tally(p *pendingProposal) {
 	}
 	p.done = true
 	if chain.CheckAction(p.action) != nil {
-		return // it fails in FinalizeBlock; and a view holds parsed anchors only
+		return // not credited: a view holds well-formed actions (parsed anchors) only
 	}
 	if pc.view == nil {
 		pc.view = newOverlay(pc.base)
