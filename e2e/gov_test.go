@@ -50,28 +50,7 @@ func TestGovernanceOnTestnet(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
 	defer cancel()
-	dir := filepath.Join(nodetest.TempDir(t), "tn")
-	m, err := testnet.Init(testnet.InitOptions{Dir: dir, Validators: 4, Holders: 1, ChainID: "gov-e2e"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	net, err := testnet.Open(dir, testnet.OpenOptions{Binary: binary})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := net.Stop(10 * time.Second); err != nil {
-			t.Error(err)
-		}
-		if t.Failed() {
-			for i := range m.Nodes {
-				t.Logf("end of %s:\n%s", net.LogPath(i), testnet.LogTail(net.LogPath(i), 20))
-			}
-		}
-	})
-	if err := net.Start(ctx, nil, 90*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	dir, m, net := startTestnet(ctx, t, testnet.InitOptions{Validators: 4, Holders: 1, ChainID: "gov-e2e"})
 	url := func(i int) string { return net.RPCURL(i) }
 	key := func(i int) string { return filepath.Join(net.Home(i), node.MemberKeyFile) }
 
@@ -253,4 +232,36 @@ func refused(t *testing.T, want string, args ...string) {
 	if code != cli.ExitFailure || !strings.Contains(errb.String(), want) {
 		t.Errorf("idledger %s: exit %d, stderr %q; want exit 1 with %q", strings.Join(args, " "), code, errb.String(), want)
 	}
+}
+
+// startTestnet makes the testnet opts describes in a fresh temporary
+// directory (opts.Dir is set here) and starts its idledger processes. They
+// are stopped when the test ends, after the tail of each node's log is
+// shown if the test failed. It returns the directory, the manifest and the
+// running network.
+func startTestnet(ctx context.Context, t *testing.T, opts testnet.InitOptions) (string, *testnet.Manifest, *testnet.Network) {
+	t.Helper()
+	opts.Dir = filepath.Join(nodetest.TempDir(t), "tn")
+	m, err := testnet.Init(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	net, err := testnet.Open(opts.Dir, testnet.OpenOptions{Binary: binary})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := net.Stop(10 * time.Second); err != nil {
+			t.Error(err)
+		}
+		if t.Failed() {
+			for i := range m.Nodes {
+				t.Logf("end of %s:\n%s", net.LogPath(i), testnet.LogTail(net.LogPath(i), 30))
+			}
+		}
+	})
+	if err := net.Start(ctx, nil, 90*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	return opts.Dir, m, net
 }

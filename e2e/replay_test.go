@@ -33,28 +33,7 @@ func TestReplayFromBlockStore(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
 	defer cancel()
-	dir := filepath.Join(nodetest.TempDir(t), "tn")
-	m, err := testnet.Init(testnet.InitOptions{Dir: dir, Validators: 3, Holders: 2, ChainID: "replay-e2e"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	net, err := testnet.Open(dir, testnet.OpenOptions{Binary: binary})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := net.Stop(10 * time.Second); err != nil {
-			t.Error(err)
-		}
-		if t.Failed() {
-			for i := range m.Nodes {
-				t.Logf("end of %s:\n%s", net.LogPath(i), testnet.LogTail(net.LogPath(i), 30))
-			}
-		}
-	})
-	if err := net.Start(ctx, nil, 90*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	dir, m, net := startTestnet(ctx, t, testnet.InitOptions{Validators: 3, Holders: 2, ChainID: "replay-e2e"})
 	url := func(i int) string { return net.RPCURL(i) }
 	key := func(i int) string { return filepath.Join(net.Home(i), node.MemberKeyFile) }
 
@@ -87,6 +66,7 @@ func TestReplayFromBlockStore(t *testing.T) {
 
 	rpcs := make([]*rpchttp.HTTP, len(m.Nodes))
 	for i := range rpcs {
+		var err error
 		if rpcs[i], err = rpchttp.New(url(i), "/websocket"); err != nil {
 			t.Fatal(err)
 		}

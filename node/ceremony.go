@@ -69,49 +69,17 @@ func InitKeysOnly(opts InitOptions) (*InitResult, error) {
 	if err := c.ValidateBasic(); err != nil {
 		return nil, fmt.Errorf("node: config: %w", err)
 	}
-	created := false
-	if _, err := os.Stat(opts.Home); errors.Is(err, fs.ErrNotExist) {
-		created = true
-	}
-	ok := false
-	defer func() {
-		switch {
-		case ok:
-		case created:
-			os.RemoveAll(opts.Home)
-		default:
-			for _, f := range homeFiles {
-				os.Remove(filepath.Join(opts.Home, f))
-			}
-			os.Remove(filepath.Join(opts.Home, "config"))
-			os.Remove(filepath.Join(opts.Home, "data"))
+	keys, err := writeHome(opts.Home, c, appCfg, func(*Keys) error {
+		info, _ := json.MarshalIndent(MemberInfo{ChainID: opts.ChainID, Member: opts.MemberID, Name: opts.MemberName}, "", "  ")
+		if err := atomicfile.WriteNew(filepath.Join(opts.Home, MemberInfoFile), append(info, '\n'), 0o600); err != nil {
+			return fmt.Errorf("node: %w", err)
 		}
-	}()
-	if err := WriteConfig(c); err != nil {
-		return nil, err
-	}
-	if err := WriteAppConfig(opts.Home, appCfg); err != nil {
-		return nil, err
-	}
-	keys, err := GenerateKeys(c)
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	info, _ := json.MarshalIndent(MemberInfo{ChainID: opts.ChainID, Member: opts.MemberID, Name: opts.MemberName}, "", "  ")
-	if err := atomicfile.WriteNew(filepath.Join(opts.Home, MemberInfoFile), append(info, '\n'), 0o600); err != nil {
-		return nil, fmt.Errorf("node: %w", err)
-	}
-	ok = true
-	return &InitResult{
-		Home:             opts.Home,
-		ChainID:          opts.ChainID,
-		NodeID:           keys.NodeID(),
-		MemberID:         opts.MemberID,
-		MemberKeyFile:    MemberKeyPath(opts.Home),
-		ConfigFile:       filepath.Join(opts.Home, ConfigFile),
-		RPCURL:           RPCURL(c),
-		ValidatorAddress: strings.ToLower(keys.Validator.Key.Address.String()),
-	}, nil
+	return newInitResult(opts.Home, opts.ChainID, opts.MemberID, c, keys), nil
 }
 
 // ReadMemberInfo reads home's member file.

@@ -259,8 +259,37 @@ func Init(opts InitOptions) (*InitResult, error) {
 		return nil, err
 	}
 
+	var doc *cmttypes.GenesisDoc
+	keys, err := writeHome(opts.Home, c, appCfg, func(keys *Keys) error {
+		var err error
+		doc, err = singleValidatorGenesis(opts, params, anchors, keys, c.Moniker, genesisTime)
+		if err != nil {
+			return err
+		}
+		if err := SaveGenesis(doc, c.GenesisFile()); err != nil {
+			return fmt.Errorf("node: writing genesis: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	res := newInitResult(opts.Home, doc.ChainID, opts.MemberID, c, keys)
+	res.GenesisFile = c.GenesisFile()
+	for _, a := range anchors {
+		res.Anchors = append(res.Anchors, a.Kind+": "+a.Name)
+	}
+	return res, nil
+}
+
+// writeHome writes a fresh home: config.toml, app.toml and new keys, then
+// whatever finish writes with those keys. On any failure it removes what it
+// wrote (the whole home if it made the directory), so that a refused init
+// can be run again.
+func writeHome(home string, c *cmtcfg.Config, appCfg AppConfig, finish func(*Keys) error) (*Keys, error) {
 	created := false
-	if _, err := os.Stat(opts.Home); errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Stat(home); errors.Is(err, fs.ErrNotExist) {
 		created = true
 	}
 	ok := false
@@ -268,50 +297,45 @@ func Init(opts InitOptions) (*InitResult, error) {
 		switch {
 		case ok:
 		case created:
-			os.RemoveAll(opts.Home)
+			os.RemoveAll(home)
 		default:
 			// CheckEmptyHome saw none of these: they are ours.
 			for _, f := range homeFiles {
-				os.Remove(filepath.Join(opts.Home, f))
+				os.Remove(filepath.Join(home, f))
 			}
-			os.Remove(filepath.Join(opts.Home, "config"))
-			os.Remove(filepath.Join(opts.Home, "data"))
+			os.Remove(filepath.Join(home, "config"))
+			os.Remove(filepath.Join(home, "data"))
 		}
 	}()
 	if err := WriteConfig(c); err != nil {
 		return nil, err
 	}
-	if err := WriteAppConfig(opts.Home, appCfg); err != nil {
+	if err := WriteAppConfig(home, appCfg); err != nil {
 		return nil, err
 	}
 	keys, err := GenerateKeys(c)
 	if err != nil {
 		return nil, err
 	}
-	doc, err := singleValidatorGenesis(opts, params, anchors, keys, c.Moniker, genesisTime)
-	if err != nil {
+	if err := finish(keys); err != nil {
 		return nil, err
 	}
-	if err := SaveGenesis(doc, c.GenesisFile()); err != nil {
-		return nil, fmt.Errorf("node: writing genesis: %w", err)
-	}
 	ok = true
+	return keys, nil
+}
 
-	res := &InitResult{
-		Home:             opts.Home,
-		ChainID:          doc.ChainID,
+// newInitResult is what both kinds of init report about the home they made.
+func newInitResult(home, chainID, memberID string, c *cmtcfg.Config, keys *Keys) *InitResult {
+	return &InitResult{
+		Home:             home,
+		ChainID:          chainID,
 		NodeID:           keys.NodeID(),
-		MemberID:         opts.MemberID,
-		MemberKeyFile:    MemberKeyPath(opts.Home),
-		GenesisFile:      c.GenesisFile(),
-		ConfigFile:       filepath.Join(opts.Home, ConfigFile),
+		MemberID:         memberID,
+		MemberKeyFile:    MemberKeyPath(home),
+		ConfigFile:       filepath.Join(home, ConfigFile),
 		RPCURL:           RPCURL(c),
 		ValidatorAddress: strings.ToLower(keys.Validator.Key.Address.String()),
 	}
-	for _, a := range anchors {
-		res.Anchors = append(res.Anchors, a.Kind+": "+a.Name)
-	}
-	return res, nil
 }
 
 func singleValidatorGenesis(opts InitOptions, params genesis.Params, anchors []genesis.Anchor, keys *Keys, moniker string, t time.Time) (*cmttypes.GenesisDoc, error) {

@@ -5,13 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/idledger/idledger/doctor"
-	"github.com/idledger/idledger/node/nodetest"
 	"github.com/idledger/idledger/testnet"
 )
 
@@ -43,19 +41,7 @@ func TestDoctorReportsStoppedPeer(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
-	dir := filepath.Join(nodetest.TempDir(t), "tn")
-	m, err := testnet.Init(testnet.InitOptions{Dir: dir, Validators: 2, Holders: 1, ChainID: "doctor"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := testnet.Open(dir, testnet.OpenOptions{Binary: binary})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { n.Stop(testnet.DefaultStopGrace) })
-	if err := n.Start(ctx, nil, 2*time.Minute); err != nil {
-		t.Fatal(err)
-	}
+	m, n := startTwoValidators(ctx, t, "doctor")
 	if err := n.WaitHeight(ctx, []int{0, 1}, 2, 2*time.Minute, nil); err != nil {
 		t.Fatal(err)
 	}

@@ -14,9 +14,6 @@ import (
 	"time"
 
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
-
-	"github.com/idledger/idledger/node/nodetest"
-	"github.com/idledger/idledger/testnet"
 )
 
 var metricNameRe = regexp.MustCompile(`\b(?:idledger|cometbft)_[a-z0-9_]+`)
@@ -77,19 +74,7 @@ func TestDashboardMetricsExist(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
-	dir := filepath.Join(nodetest.TempDir(t), "tn")
-	m, err := testnet.Init(testnet.InitOptions{Dir: dir, Validators: 2, Holders: 1, ChainID: "metrics"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := testnet.Open(dir, testnet.OpenOptions{Binary: binary})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { n.Stop(testnet.DefaultStopGrace) })
-	if err := n.Start(ctx, nil, 2*time.Minute); err != nil {
-		t.Fatal(err)
-	}
+	m, n := startTwoValidators(ctx, t, "metrics")
 	// A refusal, so that the refusals counter has a series.
 	c, err := rpchttp.New(n.RPCURL(0), "/websocket")
 	if err != nil {

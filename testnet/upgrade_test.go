@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +15,6 @@ import (
 
 	"github.com/idledger/idledger/app"
 	"github.com/idledger/idledger/node"
-	"github.com/idledger/idledger/node/nodetest"
 	"github.com/idledger/idledger/testnet"
 )
 
@@ -32,19 +30,7 @@ func TestUpgradeHaltsAndResumes(t *testing.T) {
 	const name = "test-up"
 	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
 	defer cancel()
-	dir := filepath.Join(nodetest.TempDir(t), "tn")
-	m, err := testnet.Init(testnet.InitOptions{Dir: dir, Validators: 2, Holders: 1, ChainID: "upgrade"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := testnet.Open(dir, testnet.OpenOptions{Binary: binary})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { n.Stop(testnet.DefaultStopGrace) })
-	if err := n.Start(ctx, nil, 2*time.Minute); err != nil {
-		t.Fatal(err)
-	}
+	m, n := startTwoValidators(ctx, t, "upgrade")
 	run := func(args ...string) []byte {
 		t.Helper()
 		cmd := exec.CommandContext(ctx, binary, args...)

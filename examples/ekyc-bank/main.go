@@ -32,17 +32,9 @@ import (
 	"github.com/idledger/idledger/client"
 	"github.com/idledger/idledger/examples/rpkit"
 	"github.com/idledger/idledger/presentation"
-	"github.com/idledger/idledger/signer"
 )
 
-func main() {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "ekyc-bank:", err)
-		os.Exit(1)
-	}
-}
+func main() { rpkit.Main("ekyc-bank", 2*time.Minute, run) }
 
 // Decision is what the bank decided, as -json prints it.
 type Decision struct {
@@ -94,15 +86,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 
 	// 1. The bank's challenge; the holder's card signs it.
-	challenge, err := rpkit.NewChallenge()
-	if err != nil {
-		return err
-	}
-	card, err := signer.Open(*signerSpec)
-	if err != nil {
-		return err
-	}
-	raw, err := presentation.Make(ctx, card, presentation.Request{ChainID: chainID, Challenge: challenge, Audience: *audience, Time: time.Now()})
+	raw, challenge, err := rpkit.Present(ctx, *signerSpec, chainID, *audience)
 	if err != nil {
 		return err
 	}

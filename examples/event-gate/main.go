@@ -19,35 +19,22 @@ package main
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/idledger/idledger/examples/rpkit"
 	"github.com/idledger/idledger/presentation"
-	"github.com/idledger/idledger/signer"
 )
 
-func main() {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "event-gate:", err)
-		os.Exit(1)
-	}
-}
+func main() { rpkit.Main("event-gate", 5*time.Minute, run) }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("event-gate", flag.ContinueOnError)
-	store := fs.String("store", "gate-store", "the gate's verifier store directory")
-	rpc := fs.String("rpc", "", "sync the store from this node first (omit: offline)")
-	trustHeight := fs.Int64("trust-height", 0, "checkpoint height of a new store")
-	trustHash := fs.String("trust-hash", "", "checkpoint block hash of a new store (hex)")
+	sf := rpkit.AddStoreFlags(fs, "gate-store")
 	signerSpec := fs.String("signer", "", "the holder's card or phone: soft:KEY,CERT or plugin:NAME (required)")
 	audience := fs.String("audience", "event-gate-1", "this gate's name, which the holder signs")
 	event := fs.String("event", "", "the event's ticket reference; the ticket's claim hash must be its SHA-256 (default: any ticket)")
@@ -59,34 +46,17 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if *signerSpec == "" {
 		return errors.New("--signer is required")
 	}
-	if *rpc != "" {
-		h, err := hex.DecodeString(*trustHash)
-		if err != nil {
-			return fmt.Errorf("--trust-hash: %w", err)
-		}
-		height, err := rpkit.Sync(ctx, *store, *rpc, *trustHeight, h)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "synced: store verified to block %d; the gate now works offline\n", height)
-	}
-	s, chainID, err := rpkit.OpenGate(*store)
+	// Online (with --rpc): sync the store. From here on, the store only.
+	s, chainID, err := sf.SyncAndOpen(ctx, stdout)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
 	gate := &rpkit.Gate{Store: s, Audience: *audience, ClaimType: "ticket", MaxStaleness: *maxStale,
-		ChallengeFile: filepath.Join(*store, "gate-challenges")}
+		ChallengeFile: filepath.Join(*sf.Dir, "gate-challenges")}
 
-	challenge, err := rpkit.NewChallenge()
-	if err != nil {
-		return err
-	}
-	card, err := signer.Open(*signerSpec)
-	if err != nil {
-		return err
-	}
-	raw, err := presentation.Make(ctx, card, presentation.Request{ChainID: chainID, Challenge: challenge, Audience: *audience, Time: time.Now()})
+	// The gate's fresh challenge; the holder's card or phone signs it.
+	raw, challenge, err := rpkit.Present(ctx, *signerSpec, chainID, *audience)
 	if err != nil {
 		return err
 	}

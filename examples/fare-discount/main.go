@@ -15,32 +15,22 @@ package main
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/idledger/idledger/examples/rpkit"
 	"github.com/idledger/idledger/presentation"
-	"github.com/idledger/idledger/signer"
 )
 
 // Discounts by eligibility category, in percent.
 var Discounts = map[string]int{"student": 50, "senior": 30, "disability": 50, "child": 50}
 
-func main() {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "fare-discount:", err)
-		os.Exit(1)
-	}
-}
+func main() { rpkit.Main("fare-discount", 5*time.Minute, run) }
 
 // category finds the eligibility category whose SHA-256 is claimHash.
 func category(claimHash []byte) (string, int) {
@@ -55,10 +45,7 @@ func category(claimHash []byte) (string, int) {
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("fare-discount", flag.ContinueOnError)
-	store := fs.String("store", "fare-store", "the gate's verifier store directory")
-	rpc := fs.String("rpc", "", "sync the store from this node first (omit: offline)")
-	trustHeight := fs.Int64("trust-height", 0, "checkpoint height of a new store")
-	trustHash := fs.String("trust-hash", "", "checkpoint block hash of a new store (hex)")
+	sf := rpkit.AddStoreFlags(fs, "fare-store")
 	signerSpec := fs.String("signer", "", "the holder's card or phone: soft:KEY,CERT or plugin:NAME (required)")
 	audience := fs.String("audience", "transit-gate-1", "this gate's name, which the holder signs")
 	fare := fs.Int("fare", 200, "the full fare, in yen")
@@ -70,36 +57,19 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if *signerSpec == "" {
 		return errors.New("--signer is required")
 	}
-	if *rpc != "" {
-		h, err := hex.DecodeString(*trustHash)
-		if err != nil {
-			return fmt.Errorf("--trust-hash: %w", err)
-		}
-		height, err := rpkit.Sync(ctx, *store, *rpc, *trustHeight, h)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "synced: store verified to block %d; the gate now works offline\n", height)
-	}
-	s, chainID, err := rpkit.OpenGate(*store)
+	// Online (with --rpc): sync the store. From here on, the store only.
+	s, chainID, err := sf.SyncAndOpen(ctx, stdout)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
 	gate := &rpkit.Gate{Store: s, Audience: *audience, ClaimType: "fare-eligibility", MaxStaleness: *maxStale,
-		ChallengeFile: filepath.Join(*store, "gate-challenges")}
+		ChallengeFile: filepath.Join(*sf.Dir, "gate-challenges")}
 	if *accept != "" {
 		gate.Accept = strings.Split(*accept, ",")
 	}
-	challenge, err := rpkit.NewChallenge()
-	if err != nil {
-		return err
-	}
-	card, err := signer.Open(*signerSpec)
-	if err != nil {
-		return err
-	}
-	raw, err := presentation.Make(ctx, card, presentation.Request{ChainID: chainID, Challenge: challenge, Audience: *audience, Time: time.Now()})
+	// The gate's fresh challenge; the holder's card or phone signs it.
+	raw, challenge, err := rpkit.Present(ctx, *signerSpec, chainID, *audience)
 	if err != nil {
 		return err
 	}
