@@ -205,7 +205,8 @@ func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.Respon
 	tx, err := a.decode(req.Tx)
 	if err == nil {
 		h, t := chain.LastBlock(a.check)
-		_, err = a.machine.Deliver(a.check, chain.Env{ChainID: a.chainID, Height: h + 1, Time: t}, tx)
+		// A tracker of its own: refuses a transaction too big for any block.
+		_, err = chain.TrackChanges(a.check).Deliver(a.machine, chain.Env{ChainID: a.chainID, Height: h + 1, Time: t}, tx)
 	}
 	if err != nil {
 		a.txs.Delete(sha256.Sum256(req.Tx))
@@ -247,7 +248,7 @@ func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposa
 	if a.committed != nil {
 		base = readStore{a.committed}
 	}
-	st := newOverlay(base)
+	st := chain.TrackChanges(newOverlay(base)) // a full block leaves the rest (chain.CodeBlockChangesFull)
 	env := chain.Env{ChainID: a.chainID, Height: req.Height, Time: req.Time.Unix()}
 	chain.BeginBlock(st, env)
 	var (
@@ -262,7 +263,7 @@ func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposa
 			return errBlockFull
 		}
 		env.TxIndex = uint32(len(out))
-		if _, err := a.machine.Deliver(st, env, tx); err != nil {
+		if _, err := st.Deliver(a.machine, env, tx); err != nil {
 			return err
 		}
 		out = append(out, raw)
@@ -348,14 +349,14 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 	return res, nil
 }
 
-func (a *App) deliver(store chain.Store, env chain.Env, raw []byte) *abci.ExecTxResult {
+func (a *App) deliver(store *chain.ChangeTracker, env chain.Env, raw []byte) *abci.ExecTxResult {
 	stop := a.metrics.timeTx()
 	defer stop()
 	h := sha256.Sum256(raw)
 	tx, err := a.decode(raw)
 	var out *chain.Result
 	if err == nil {
-		out, err = a.machine.Deliver(store, env, tx)
+		out, err = store.Deliver(a.machine, env, tx)
 	}
 	a.txs.Delete(h)
 	if err != nil {

@@ -139,31 +139,142 @@ func uvarintLen(v uint64) int {
 	return n
 }
 
+// Limits of the write side: what one block may change. They keep every
+// block's feed update well inside the read side's limits (feed.MaxUpdateSize
+// 8 MiB for the update, feed.MaxEntryValue 64 KiB for its change-list
+// entry), so every publisher can encode every block and every verifier can
+// pass it. The arithmetic (docs/verifier.md, "What one block may change"):
+// an update carries one entry per changed key: key, value and IAVL proof. A
+// proof is the leaf (~80 bytes plus the key) and one inner node per level
+// (~50 bytes); at depth 40, deeper than this chain's trees get (an AVL tree
+// of 10^9 keys is at most 43 deep, of 10^7 at most 34), under 2.1 KiB. A
+// status value (ClaimStatus, SubjectRevocation) is under 0.5 KiB. So an
+// entry costs at most 2.6 KiB plus twice its key (entry and leaf), and an
+// update at most 2,500 x 2.6 KiB = 6.35 MiB, plus 3 x 60 KiB for the keys
+// (change list, entry keys, proof leaves), plus 0.5 MiB for the signed
+// header, commit and validator set of 150 validators and the anchor set:
+// about 7 MiB, under 8 MiB with margin.
+const (
+	// MaxBlockStatusChanges bounds the distinct status keys one block writes.
+	MaxBlockStatusChanges = 2_500
+	// MaxBlockChangesBytes bounds the encoded change list of one block
+	// (under feed.MaxEntryValue, 64 KiB, with room for the entry's framing).
+	MaxBlockChangesBytes = 60 << 10
+)
+
 // ChangeTracker is a Store that records the status keys written through it
 // (see IsStatusKey). Wrap the block's store with it for the whole block and
-// call Commit once at its end.
+// call Commit once at its end. Run the block's transactions through Deliver
+// to hold the block to MaxBlockStatusChanges and MaxBlockChangesBytes.
 type ChangeTracker struct {
 	Store
 	keys [][]byte
+
+	// The block's distinct status keys and the size of their encoded
+	// change list so far (lookups only: nothing iterates seen).
+	seen      map[string]bool
+	listBytes int
+
+	// Within Deliver: the undo log of the transaction's writes and the
+	// status keys it was first to write.
+	inTx  bool
+	undo  []undoWrite
+	fresh []string
+}
+
+type undoWrite struct {
+	key, old []byte
+	existed  bool
 }
 
 // TrackChanges wraps st.
-func TrackChanges(st Store) *ChangeTracker { return &ChangeTracker{Store: st} }
+func TrackChanges(st Store) *ChangeTracker {
+	return &ChangeTracker{Store: st, seen: map[string]bool{}, listBytes: changesHeaderBytes}
+}
+
+// changesHeaderBytes bounds the encoded change list's version, height and
+// count.
+const changesHeaderBytes = 1 + 2*binary.MaxVarintLen64
 
 func (t *ChangeTracker) Set(key, value []byte) {
-	t.note(key)
+	t.before(key)
 	t.Store.Set(key, value)
 }
 
 func (t *ChangeTracker) Delete(key []byte) {
-	t.note(key)
+	t.before(key)
 	t.Store.Delete(key)
 }
 
-func (t *ChangeTracker) note(key []byte) {
-	if IsStatusKey(key) {
-		t.keys = append(t.keys, bytes.Clone(key))
+func (t *ChangeTracker) before(key []byte) {
+	if t.inTx {
+		old := t.Store.Get(key)
+		t.undo = append(t.undo, undoWrite{key: bytes.Clone(key), old: bytes.Clone(old), existed: old != nil})
 	}
+	if !IsStatusKey(key) {
+		return
+	}
+	t.keys = append(t.keys, bytes.Clone(key))
+	if !t.seen[string(key)] {
+		t.seen[string(key)] = true
+		t.listBytes += uvarintLen(uint64(len(key))) + len(key)
+		if t.inTx {
+			t.fresh = append(t.fresh, string(key))
+		}
+	}
+}
+
+// Deliver runs tx through m on the tracked store, like m.Deliver, and
+// refuses it with CodeBlockChangesFull, having written nothing, when it
+// would take the block past MaxBlockStatusChanges status keys or
+// MaxBlockChangesBytes of change list. The refusal depends only on the
+// block's earlier transactions, so every node decides it alike; a proposer
+// leaves such a transaction for a later block (a tracker per transaction,
+// as CheckTx uses, refuses one that cannot fit even an empty block).
+func (t *ChangeTracker) Deliver(m *Machine, env Env, tx *Tx) (*Result, error) {
+	mark := len(t.keys)
+	t.inTx, t.undo, t.fresh = true, t.undo[:0], t.fresh[:0]
+	res, err := m.Deliver(t, env, tx)
+	t.inTx = false
+	if err == nil && (len(t.seen) > MaxBlockStatusChanges || t.listBytes > MaxBlockChangesBytes) {
+		n, size := len(t.fresh), 0
+		for _, k := range t.fresh {
+			size += uvarintLen(uint64(len(k))) + len(k)
+		}
+		before := len(t.seen) - n
+		err = refuse(CodeBlockChangesFull,
+			"the transaction changes %d more status records (%d bytes of change list); the block has %d of its limit of %d records and %d bytes: it waits for a later block",
+			n, size, before, MaxBlockStatusChanges, MaxBlockChangesBytes)
+		if before == 0 {
+			err = refuse(CodeBlockChangesFull,
+				"the transaction changes %d status records (%d bytes of change list), over one block's limit of %d records and %d bytes: split it",
+				n, size, MaxBlockStatusChanges, MaxBlockChangesBytes)
+		}
+	}
+	if err != nil {
+		t.rollback(mark)
+		return nil, err
+	}
+	return res, nil
+}
+
+// rollback undoes the current transaction's writes, newest first, and
+// forgets the status keys it listed.
+func (t *ChangeTracker) rollback(mark int) {
+	for i := len(t.undo) - 1; i >= 0; i-- {
+		u := t.undo[i]
+		if u.existed {
+			t.Store.Set(u.key, u.old)
+		} else {
+			t.Store.Delete(u.key)
+		}
+	}
+	for _, k := range t.fresh {
+		delete(t.seen, k)
+		t.listBytes -= uvarintLen(uint64(len(k))) + len(k)
+	}
+	t.keys = t.keys[:mark]
+	t.undo, t.fresh = t.undo[:0], t.fresh[:0]
 }
 
 // Changed returns the status keys written so far, sorted and distinct.
@@ -181,6 +292,7 @@ func (t *ChangeTracker) Commit(height int64) [][]byte {
 	keys := t.Changed()
 	t.Store.Set(ChangesKey(), EncodeChanges(height, keys))
 	t.keys = nil
+	t.seen, t.listBytes = map[string]bool{}, changesHeaderBytes
 	return keys
 }
 
