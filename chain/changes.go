@@ -146,8 +146,8 @@ func uvarintLen(v uint64) int {
 // pass it. The arithmetic (docs/verifier.md, "What one block may change"):
 // an update carries one entry per changed key: key, value and IAVL proof. A
 // proof is the leaf (~80 bytes plus the key) and one inner node per level
-// (~50 bytes); at depth 40, deeper than this chain's trees get (an AVL tree
-// of 10^9 keys is at most 43 deep, of 10^7 at most 34), under 2.1 KiB. A
+// (~50 bytes); at depth 40 (an AVL tree of 10^7 keys is at most 34 deep, of
+// 10^8 at most 38), under 2.1 KiB. A
 // status value (ClaimStatus, SubjectRevocation) is under 0.5 KiB. So an
 // entry costs at most 2.6 KiB plus twice its key (entry and leaf), and an
 // update at most 2,500 x 2.6 KiB = 6.35 MiB, plus 3 x 60 KiB for the keys

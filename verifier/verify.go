@@ -182,9 +182,19 @@ func checkComplete(u *feed.Update, claims []*feedpb.StoredClaim) error {
 	if changes.Height != u.Height-1 {
 		return refused("height %d: proven change list is block %d's, not %d's", u.Height, changes.Height, u.Height-1)
 	}
+	listed := make(map[string]bool, len(changes.Keys))
 	for _, k := range changes.Keys {
 		if !have[string(k)] {
 			return fmt.Errorf("%w: update %d lacks record %x that block %d changed", ErrIncomplete, u.Height, k, u.Height-1)
+		}
+		listed[string(k)] = true
+	}
+	// Nothing else: a peer that pads an update with proofs of keys the
+	// block did not change (absence proofs are free from any node) would
+	// make this verifier store them. Honest publishers never send one.
+	for _, c := range claims {
+		if !listed[string(c.Key)] && !bytes.Equal(c.Key, chain.ChangesKey()) && !bytes.Equal(c.Key, chain.AnchorsKey()) {
+			return refused("height %d: entry %x is not in block %d's change list", u.Height, c.Key, u.Height-1)
 		}
 	}
 	return nil
