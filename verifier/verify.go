@@ -129,6 +129,29 @@ func VerifyUpdate(trusted *LightState, u *feed.Update, p Params, now time.Time) 
 	case u.Height > trusted.Height()+1:
 		return nil, nil, fmt.Errorf("%w: have %d, got %d", ErrGap, trusted.Height(), u.Height)
 	}
+	return verifyFrom(trusted, u, p, now)
+}
+
+// verifyAhead verifies an update for a height past the next one as far as
+// it can before its turn: light.Verify's non-adjacent check (at least the
+// trust level of the trusted validators and two thirds of its own signed
+// it), its entries against its app hash and its completeness. What passes
+// is the chain's block (unless a third of the trusted validators lie);
+// only the adjacency to the heights in between is left for its turn. A
+// forged or tampered update fails with ErrRefused, one whose validator set
+// changed and is not carried with ErrNeedValidators.
+func verifyAhead(trusted *LightState, u *feed.Update, p Params, now time.Time) (*LightState, []*feedpb.StoredClaim, error) {
+	if u.ChainID != trusted.Header.ChainID || u.Header.ChainID != trusted.Header.ChainID {
+		return nil, nil, refused("update for chain %q, this verifier follows %q", u.ChainID, trusted.Header.ChainID)
+	}
+	if u.Height <= trusted.Height()+1 {
+		return nil, nil, fmt.Errorf("verifier: update %d is not ahead of %d", u.Height, trusted.Height()+1)
+	}
+	return verifyFrom(trusted, u, p, now)
+}
+
+// verifyFrom is VerifyUpdate and verifyAhead after their height checks.
+func verifyFrom(trusted *LightState, u *feed.Update, p Params, now time.Time) (*LightState, []*feedpb.StoredClaim, error) {
 	vals := u.Validators
 	if vals == nil {
 		if !bytes.Equal(trusted.Validators.Hash(), u.Header.ValidatorsHash) {
