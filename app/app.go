@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 
@@ -46,7 +47,17 @@ type Options struct {
 	Metrics *Metrics
 	// Snapshots configure state-sync snapshots (snapshot.go).
 	Snapshots SnapshotOptions
+	// NodeCache is how many IAVL nodes stay in memory (default
+	// DefaultNodeCache). A proven status query reads one path from the root
+	// to a leaf; the upper levels of that path should always be cached.
+	NodeCache int
 }
+
+// DefaultNodeCache is the IAVL node cache of a node that sets none: about
+// 200-400 MB at the sizes of an attestation's state, which keeps the upper
+// twenty levels of a tree of millions of entries in memory on the 24 GB
+// machines this is measured on (docs/performance.md).
+const DefaultNodeCache = 1_000_000
 
 // App is the idledger ABCI application.
 type App struct {
@@ -105,7 +116,10 @@ func New(opts Options) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("app: open state database in %s: %w", opts.DBDir, err)
 	}
-	tree := iavl.NewMutableTree(db, 10_000, false, iavl.NewNopLogger())
+	if opts.NodeCache <= 0 {
+		opts.NodeCache = DefaultNodeCache
+	}
+	tree := iavl.NewMutableTree(db, opts.NodeCache, false, iavl.NewNopLogger())
 	if _, err := tree.Load(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("app: load state from %s: %w", filepath.Join(opts.DBDir, "state.db"), err)
@@ -198,15 +212,35 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 
 // CheckTx admits a transaction to the mempool when it would pass against the
 // committed state plus the transactions admitted before it.
+//
+// The expensive part (decoding, the member's ed25519 signature, the
+// certificate chain and the subject's RSA signature) runs outside the app's
+// lock against the committed state, so that it proceeds on another core
+// while a block executes (the node gives the mempool its own ABCI
+// connection). Its verdicts are cached by transaction hash; the
+// state-dependent rules then run under the lock and find them there. A
+// recheck after a block verifies nothing again.
 func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
 	defer a.metrics.timeCheck()()
 	a.mu.Lock()
-	defer a.mu.Unlock()
-	tx, err := a.decode(req.Tx)
+	chainID, committed := a.chainID, a.committed
+	a.mu.Unlock()
+	tx, err := a.decode(req.Tx, chainID)
 	if err == nil {
-		h, t := chain.LastBlock(a.check)
-		// A tracker of its own: refuses a transaction too big for any block.
-		_, err = chain.TrackChanges(a.check).Deliver(a.machine, chain.Env{ChainID: a.chainID, Height: h + 1, Time: t}, tx)
+		if committed != nil && req.Type != abci.CheckTxType_Recheck {
+			// A warm-up: Deliver below gives the verdict, from the cache.
+			_ = a.machine.Verify(readStore{committed}, tx)
+		}
+		a.mu.Lock()
+		if a.chainID != chainID {
+			tx, err = a.decode(req.Tx, a.chainID)
+		}
+		if err == nil {
+			h, t := chain.LastBlock(a.check)
+			// A tracker of its own: refuses a transaction too big for any block.
+			_, err = chain.TrackChanges(a.check).Deliver(a.machine, chain.Env{ChainID: a.chainID, Height: h + 1, Time: t}, tx)
+		}
+		a.mu.Unlock()
 	}
 	if err != nil {
 		a.txs.Delete(sha256.Sum256(req.Tx))
@@ -217,105 +251,30 @@ func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.Respon
 	return &abci.ResponseCheckTx{Code: abci.CodeTypeOK}, nil
 }
 
-// decode returns the transaction decoded (and its signatures verified) by an
-// earlier CheckTx, or decodes it now.
-func (a *App) decode(raw []byte) (*chain.Tx, error) {
+// decode returns the transaction decoded by an earlier call, or decodes it
+// now. The decoded *chain.Tx is shared and never changed (see chain.Tx).
+func (a *App) decode(raw []byte, chainID string) (*chain.Tx, error) {
+	tx, _, err := a.decodeSeen(raw, chainID)
+	return tx, err
+}
+
+// decodeSeen is decode, also reporting whether the transaction came from
+// the cache (then an earlier call verified it already).
+func (a *App) decodeSeen(raw []byte, chainID string) (*chain.Tx, bool, error) {
 	h := sha256.Sum256(raw)
-	if tx, ok := a.txs.Get(h); ok {
+	if tx, ok := a.txs.Get(h); ok && tx.Body.ChainId == chainID {
 		a.metrics.TxCacheHits.Add(1)
-		return tx, nil
+		return tx, true, nil
 	}
-	tx, err := chain.DecodeTx(raw, a.chainID)
+	tx, err := chain.DecodeTx(raw, chainID)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	a.txs.Put(h, tx)
-	return tx, nil
+	return tx, false, nil
 }
 
-// PrepareProposal builds the block from the mempool's transactions: it runs
-// them on a scratch view of the state and keeps those that apply, with each
-// member's transactions in sequence order. Gossip can reorder a member's
-// transactions in a mempool (two peers relay N and N+1 at once); a block
-// that carried N+1 before N would refuse N+1 for good and strand every later
-// transaction of that member. A transaction whose sequence is ahead waits
-// for its predecessor; one that cannot apply stays out (the mempool's
-// recheck drops it).
-func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposal) (*abci.ResponsePrepareProposal, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	var base chain.Store = readStore{emptyTree()}
-	if a.committed != nil {
-		base = readStore{a.committed}
-	}
-	st := chain.TrackChanges(newOverlay(base)) // a full block leaves the rest (chain.CodeBlockChangesFull)
-	env := chain.Env{ChainID: a.chainID, Height: req.Height, Time: req.Time.Unix()}
-	chain.BeginBlock(st, env)
-	var (
-		out     [][]byte
-		size    int64
-		waiting = map[string][]*chain.Tx{} // by member: sequence ahead of state
-		raws    = map[*chain.Tx][]byte{}
-	)
-	apply := func(tx *chain.Tx) error {
-		raw := raws[tx]
-		if size+int64(len(raw)) > req.MaxTxBytes {
-			return errBlockFull
-		}
-		env.TxIndex = uint32(len(out))
-		if _, err := st.Deliver(a.machine, env, tx); err != nil {
-			return err
-		}
-		out = append(out, raw)
-		size += int64(len(raw))
-		return nil
-	}
-	for _, raw := range req.Txs {
-		tx, err := a.decode(raw)
-		if err != nil {
-			continue
-		}
-		raws[tx] = raw
-		err = apply(tx)
-		if errors.Is(err, errBlockFull) {
-			break
-		}
-		signer := tx.Body.Signer
-		if chain.CodeOf(err) == chain.CodeBadSequence {
-			if m := chain.GetMember(st, signer); m != nil && tx.Body.Sequence > m.Sequence {
-				waiting[signer] = append(waiting[signer], tx)
-			}
-			continue
-		}
-		if err != nil || signer == "" {
-			continue
-		}
-		// The member moved on: its waiting successors may apply now.
-		for progress := true; progress && len(waiting[signer]) > 0; {
-			progress = false
-			next := chain.GetMember(st, signer)
-			for i, w := range waiting[signer] {
-				if next == nil || w.Body.Sequence != next.Sequence {
-					continue
-				}
-				waiting[signer] = append(waiting[signer][:i], waiting[signer][i+1:]...)
-				if apply(w) == nil {
-					progress = true
-				}
-				break
-			}
-		}
-	}
-	return &abci.ResponsePrepareProposal{Txs: out}, nil
-}
-
-var errBlockFull = errors.New("block full")
-
-// ProcessProposal accepts every proposal: invalid transactions are recorded
-// with their refusal code, which is deterministic on every node.
-func (a *App) ProcessProposal(context.Context, *abci.RequestProcessProposal) (*abci.ResponseProcessProposal, error) {
-	return &abci.ResponseProcessProposal{Status: abci.ResponseProcessProposal_ACCEPT}, nil
-}
+// PrepareProposal, ProcessProposal: see proposal.go.
 
 // FinalizeBlock runs the block's transactions on the working tree and
 // returns the new app hash (the IAVL root). Commit persists it.
@@ -329,9 +288,16 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 	}
 	chain.BeginBlock(store, env)
 	res := &abci.ResponseFinalizeBlock{TxResults: make([]*abci.ExecTxResult, len(req.Txs))}
+	// Decode and verify on every core first (nothing, for transactions this
+	// node saw in CheckTx or ProcessProposal); the rules then run in order.
+	var base chain.Store
+	if a.committed != nil && a.committed.Version() == req.Height-1 {
+		base = readStore{a.committed}
+	}
+	txs, errs := a.verifyAll(base, a.chainID, req.Txs)
 	for i, raw := range req.Txs {
 		env.TxIndex = uint32(i)
-		res.TxResults[i] = a.deliver(store, env, raw)
+		res.TxResults[i] = a.deliver(store, env, raw, txs[i], errs[i])
 	}
 	for _, u := range chain.EndBlock(store, env) {
 		res.ValidatorUpdates = append(res.ValidatorUpdates, abci.Ed25519ValidatorUpdate(u.PubKey, u.Power))
@@ -349,14 +315,13 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 	return res, nil
 }
 
-func (a *App) deliver(store *chain.ChangeTracker, env chain.Env, raw []byte) *abci.ExecTxResult {
+func (a *App) deliver(store *chain.ChangeTracker, env chain.Env, raw []byte, tx *chain.Tx, err error) *abci.ExecTxResult {
 	stop := a.metrics.timeTx()
 	defer stop()
 	h := sha256.Sum256(raw)
-	tx, err := a.decode(raw)
 	var out *chain.Result
 	if err == nil {
-		out, err = store.Deliver(a.machine, env, tx)
+		out, err = store.Deliver(a.machine, env, tx) // holds the block to its change-list limits
 	}
 	a.txs.Delete(h)
 	if err != nil {
@@ -378,6 +343,50 @@ func abciEvents(evs []chain.Event) []abci.Event {
 		out[i] = abci.Event{Type: e.Type, Attributes: attrs}
 	}
 	return out
+}
+
+// verifyAll decodes raws and runs the machine's Verify against base (nil:
+// none) on each that no earlier call decoded (and verified), on every core. It returns the decoded transactions and the
+// decoding errors; Verify's verdicts go to the machine's caches only.
+func (a *App) verifyAll(base chain.Store, chainID string, raws [][]byte) ([]*chain.Tx, []error) {
+	txs, errs := make([]*chain.Tx, len(raws)), make([]error, len(raws))
+	var v *chain.Verifier
+	if base != nil {
+		v = a.machine.NewVerifier(base)
+	}
+	work := func(i int) {
+		var seen bool
+		txs[i], seen, errs[i] = a.decodeSeen(raws[i], chainID)
+		if errs[i] == nil && v != nil && !seen {
+			_ = v.Verify(txs[i], 0)
+		}
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(raws))
+	if workers <= 1 {
+		for i := range raws {
+			work(i)
+		}
+		return txs, errs
+	}
+	var (
+		wg   sync.WaitGroup
+		next = make(chan int)
+	)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				work(i)
+			}
+		}()
+	}
+	for i := range raws {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return txs, errs
 }
 
 // Commit persists the working tree as a new version and resets the mempool's

@@ -37,6 +37,7 @@ func BenchmarkCheckTx(b *testing.B) {
 	block(b, a, 1)
 	txs := benchTxs(b, w, b.N)
 	b.ResetTimer()
+	defer cpuTime(b)()
 	for i := 0; i < b.N; i++ {
 		if r, _ := a.CheckTx(ctx, &abci.RequestCheckTx{Tx: txs[i]}); r.Code != 0 {
 			b.Fatalf("tx %d: %d %s", i, r.Code, r.Log)
@@ -69,6 +70,7 @@ func BenchmarkFinalizeBlockPerTx(b *testing.B) {
 				}
 			}
 			b.ResetTimer()
+			defer cpuTime(b)()
 			h := int64(2)
 			for start := 0; start < len(txs); start += 500 {
 				end := min(start+500, len(txs))

@@ -1,6 +1,7 @@
 package chain
 
 import (
+	"bytes"
 	"encoding/hex"
 	"strconv"
 	"time"
@@ -13,16 +14,22 @@ func unixTime(s int64) time.Time { return time.Unix(s, 0).UTC() }
 func fmtTime(s int64) string { return unixTime(s).Format(time.RFC3339) }
 
 func (m *Machine) attest(st Store, env Env, tx *Tx, a *chainpb.Attest) (*Result, error) {
+	// Cheap rules first, signatures last: a transaction that cannot apply
+	// costs no RSA or ed25519 verification.
 	params := GetParams(st)
 	mem, err := m.signer(st, tx, RoleAttester)
 	if err != nil {
 		return nil, err
 	}
-	cert, err := m.subject(st, env, tx, a.AuthCertificate, params.AllowSigningCertificates)
+	// The certificate first (its chain is checked once per certificate and
+	// cached): an expired card is refused as such, whatever not-after says.
+	cert, err := m.subjectCert(st, env, a.AuthCertificate, params.AllowSigningCertificates)
 	if err != nil {
 		return nil, err
 	}
-	subject := cert.Commitment[:]
+	// Copies: cert is shared through the certificate cache.
+	subject := bytes.Clone(cert.Commitment[:])
+	anchor := bytes.Clone(cert.AnchorID[:])
 	if r := GetSubjectRevocation(st, subject); r != nil {
 		return nil, refuse(CodeSubjectRevoked, "subject %x is revoked since %s: %s", subject, fmtTime(r.EffectiveTime), r.Reason)
 	}
@@ -45,6 +52,12 @@ func (m *Machine) attest(st Store, env Env, tx *Tx, a *chainpb.Attest) (*Result,
 	if max := int(params.MaxAttestationsPerClaim); max > 0 && len(entries) >= max {
 		return nil, refuse(CodeClaimFull, "subject already has %d live %q attestations, the maximum", len(entries), a.ClaimType)
 	}
+	if err := m.authenticate(tx, mem); err != nil {
+		return nil, err
+	}
+	if err := m.subjectSig(tx, cert); err != nil {
+		return nil, err
+	}
 
 	// Every rule holds: write.
 	id := AttestationID(env.Height, env.TxIndex)
@@ -59,7 +72,7 @@ func (m *Machine) attest(st Store, env Env, tx *Tx, a *chainpb.Attest) (*Result,
 		Attester:  mem.Id,
 		Height:    env.Height,
 		Time:      env.Time,
-		Anchor:    cert.AnchorID[:],
+		Anchor:    anchor,
 	}))
 	cs.Entries = append(entries, &chainpb.StatusEntry{
 		AttestationId: id,

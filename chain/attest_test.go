@@ -1,6 +1,8 @@
 package chain_test
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"errors"
 	"maps"
 	"strings"
@@ -101,7 +103,13 @@ func TestAttestRefusals(t *testing.T) {
 		{name: "SHA-1", attest: fixture.Attest{Holder: fixture.SHA1}, code: chain.CodeCertBadAlgorithm},
 		{name: "tampered subject signature", attest: fixture.Attest{Tamper: func(tx *chainpb.Tx) { tx.SubjectSignature[10] ^= 1 }}, code: chain.CodeBadSubjectSig},
 		{name: "tampered member signature", attest: fixture.Attest{Tamper: func(tx *chainpb.Tx) { tx.MemberSignature[10] ^= 1 }}, code: chain.CodeBadMemberSig},
-		{name: "body changed after signing", attest: fixture.Attest{Tamper: func(tx *chainpb.Tx) { tx.Body[len(tx.Body)-1] ^= 1 }}, code: chain.CodeBadMemberSig},
+		// A changed claim hash still fits every rule: only the signatures
+		// catch it. (A change that breaks a cheaper rule, say not-after, is
+		// refused by that rule before any signature is checked.)
+		{name: "body changed after signing", attest: fixture.Attest{Tamper: func(tx *chainpb.Tx) {
+			h := sha256.Sum256([]byte("claim"))
+			tx.Body[bytes.Index(tx.Body, h[:])] ^= 1
+		}}, code: chain.CodeBadMemberSig},
 		{name: "missing subject signature", attest: fixture.Attest{Tamper: func(tx *chainpb.Tx) { tx.SubjectSignature = nil }}, code: chain.CodeMissingSig},
 		{name: "another chain ID", attest: fixture.Attest{ChainID: "other-chain"}, code: chain.CodeWrongChainID, msg: `"other-chain"`},
 		{name: "skipped sequence", attest: fixture.Attest{Sequence: 1}, code: chain.CodeBadSequence, msg: "operator sequence 1, expected 0"},

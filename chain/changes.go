@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+
+	"github.com/idledger/idledger/chain/chainpb"
 )
 
 // prefixChanges is the one key that holds the status keys the last block
@@ -303,4 +305,72 @@ func Changes(st Store) (*BlockChanges, error) {
 		return nil, nil
 	}
 	return DecodeChanges(b)
+}
+
+// ChangeCost is at least what a transaction adds to its block's change
+// list: status keys and their encoded bytes.
+type ChangeCost struct{ Keys, Bytes int }
+
+// StatusChangeCost bounds from above the status keys tx can write in a
+// block whose state before it was base (the committed state; nil before
+// the first block), without running it: an Attest writes one ClaimStatus,
+// a RevokeAttestation one (of at most the longest claim type), a
+// RevokeSubjects a SubjectRevocation and every committed ClaimStatus of
+// each commitment not revoked in base (a claim attested earlier in the
+// block is already charged to its Attest), a proposal or a vote the
+// anchor set (the one status key governance writes). Summed over a
+// block's transactions it is at least the block's change list, so a
+// proposer that keeps the sum within MaxBlockStatusChanges and
+// MaxBlockChangesBytes never proposes a transaction that FinalizeBlock
+// refuses with CodeBlockChangesFull.
+func StatusChangeCost(base Store, tx *Tx) ChangeCost {
+	var c ChangeCost
+	add := func(keyLen int) {
+		c.Keys++
+		c.Bytes += uvarintLen(uint64(keyLen)) + keyLen
+	}
+	switch msg := tx.Body.Msg.(type) {
+	case *chainpb.TxBody_Attest:
+		add(1 + 32 + len(msg.Attest.ClaimType))
+	case *chainpb.TxBody_RevokeAttestation:
+		add(1 + 32 + MaxClaimTypeLen)
+	case *chainpb.TxBody_RevokeSubjects:
+		for _, s := range msg.RevokeSubjects.Commitments {
+			if base != nil && GetSubjectRevocation(base, s) != nil {
+				continue
+			}
+			add(len(SubjectRevocationKey(s)))
+			if base == nil {
+				continue
+			}
+			p := SubjectClaimsPrefix(s)
+			base.Iterate(p, PrefixEnd(p), func(k, _ []byte) bool {
+				add(len(k))
+				return true
+			})
+		}
+	case *chainpb.TxBody_Propose, *chainpb.TxBody_Vote:
+		add(len(AnchorsKey()))
+	}
+	return c
+}
+
+// ChangeBudget is what is left of a block's change-list limits while a
+// proposer fills it.
+type ChangeBudget struct{ used ChangeCost }
+
+// NewChangeBudget is an empty block's.
+func NewChangeBudget() *ChangeBudget {
+	return &ChangeBudget{used: ChangeCost{Bytes: changesHeaderBytes}}
+}
+
+// Fits says whether c fits in what is left.
+func (b *ChangeBudget) Fits(c ChangeCost) bool {
+	return b.used.Keys+c.Keys <= MaxBlockStatusChanges && b.used.Bytes+c.Bytes <= MaxBlockChangesBytes
+}
+
+// Add charges c.
+func (b *ChangeBudget) Add(c ChangeCost) {
+	b.used.Keys += c.Keys
+	b.used.Bytes += c.Bytes
 }

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/idledger/idledger/chain/chainpb"
 	"github.com/idledger/idledger/jpki"
 )
@@ -51,6 +53,9 @@ func (m *Machine) propose(st Store, env Env, tx *Tx, p *chainpb.Propose) (*Resul
 	if err := CheckAction(p.GetAction()); err != nil {
 		return nil, refuse(CodeInvalidAction, "%v", err)
 	}
+	if err := m.authenticate(tx, mem); err != nil {
+		return nil, err
+	}
 	params := GetParams(st)
 	mem.Sequence++
 	SetMember(st, mem)
@@ -82,6 +87,9 @@ func (m *Machine) vote(st Store, env Env, tx *Tx, v *chainpb.Vote) (*Result, err
 		return nil, refuse(CodeProposalClosed, "proposal %d is %s", prop.Id, prop.Status)
 	case slices.Contains(prop.Votes, mem.Id):
 		return nil, refuse(CodeAlreadyVoted, "%s already voted for proposal %d", mem.Id, prop.Id)
+	}
+	if err := m.authenticate(tx, mem); err != nil {
+		return nil, err
 	}
 	mem.Sequence++
 	SetMember(st, mem)
@@ -259,7 +267,15 @@ func (m *Machine) execute(st Store, env Env, a *chainpb.GovAction) error {
 	case *chainpb.GovAction_Upgrade:
 		return scheduleUpgrade(st, env, act.Upgrade)
 	case *chainpb.GovAction_AddMember:
-		n := act.AddMember
+		// A copy: the action belongs to a decoded transaction that other
+		// callers share (a cached CheckTx result), and to the proposal
+		// record written after this. Changing it in place would make nodes
+		// that saw the transaction in their mempool write another proposal
+		// than nodes that did not.
+		n := proto.Clone(act.AddMember).(*chainpb.Member)
+		if owner := RetiredKeyOwner(st, n.PubKey); owner != "" {
+			return fmt.Errorf("that key was removed member %q's: a retired key never signs for a member again", owner)
+		}
 		for _, mem := range members {
 			if mem.Id == n.Id {
 				return fmt.Errorf("member %q exists already", n.Id)
@@ -275,6 +291,7 @@ func (m *Machine) execute(st Store, env Env, a *chainpb.GovAction) error {
 		}
 		slices.Sort(n.Roles)
 		slices.Sort(n.NodeIds)
+		n.AddedHeight, n.AddedTxIndex = env.Height, env.TxIndex
 		SetMember(st, n)
 	case *chainpb.GovAction_RemoveMember:
 		mem := find(act.RemoveMember)
@@ -297,6 +314,7 @@ func (m *Machine) execute(st Store, env Env, a *chainpb.GovAction) error {
 			setPower(st, pub, 0, mem.Id)
 		}
 		st.Delete(MemberKey(mem.Id))
+		retireMember(st, mem)
 	case *chainpb.GovAction_SetRoles:
 		mem := find(act.SetRoles.Member)
 		if mem == nil {
@@ -306,6 +324,18 @@ func (m *Machine) execute(st Store, env Env, a *chainpb.GovAction) error {
 		slices.Sort(roles)
 		if HasRole(mem, RoleGovernor) && !slices.Contains(roles, RoleGovernor) && countGovernors(members)-1 < int(threshold) {
 			return fmt.Errorf("taking the governor role from %q would leave fewer governors than the threshold %d", mem.Id, threshold)
+		}
+		// Without the validator role a member holds no voting power: its
+		// validators go to power 0 (CometBFT gets the updates at EndBlock),
+		// or the change fails when they are the last ones.
+		if HasRole(mem, RoleValidator) && !slices.Contains(roles, RoleValidator) {
+			vals := validatorsOf(st, mem.Id)
+			if err := m.checkPowerChange(st, vals, 0); err != nil {
+				return err
+			}
+			for _, pub := range vals {
+				setPower(st, pub, 0, mem.Id)
+			}
 		}
 		mem.Roles = roles
 		SetMember(st, mem)
@@ -334,7 +364,7 @@ func (m *Machine) execute(st Store, env Env, a *chainpb.GovAction) error {
 				return fmt.Errorf("that anchor is trusted already")
 			}
 		}
-		set.Anchors = append(set.Anchors, act.AddAnchor)
+		set.Anchors = append(set.Anchors, proto.Clone(act.AddAnchor).(*chainpb.TrustAnchor))
 		SetAnchors(st, set)
 	case *chainpb.GovAction_RemoveAnchor:
 		set := GetAnchors(st)
@@ -360,7 +390,7 @@ func (m *Machine) execute(st Store, env Env, a *chainpb.GovAction) error {
 		if err := ValidateParams(act.SetParams, countGovernors(members)); err != nil {
 			return err
 		}
-		SetParams(st, act.SetParams)
+		SetParams(st, proto.Clone(act.SetParams).(*chainpb.Params))
 	default:
 		return fmt.Errorf("no action")
 	}
@@ -379,7 +409,7 @@ func getValidator(st Store, pub []byte) *chainpb.Validator {
 
 // checkPowerChange refuses a change that would leave no validator.
 func (m *Machine) checkPowerChange(st Store, pubs [][]byte, power int64) error {
-	if power > 0 {
+	if power > 0 || len(pubs) == 0 {
 		return nil
 	}
 	left := 0

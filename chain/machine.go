@@ -1,7 +1,6 @@
 package chain
 
 import (
-	"bytes"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"fmt"
@@ -37,9 +36,17 @@ type Result struct {
 // Machine applies transactions. It holds only caches of pure results (parsed
 // anchor sets, checked certificates), so one Machine serves CheckTx and
 // FinalizeBlock alike and any number of stores.
+//
+// A Machine is safe for concurrent use: its caches lock, and it never
+// changes a *Tx, which stays exactly as DecodeTx made it (a decoded
+// transaction is shared between CheckTx, PrepareProposal, ProcessProposal
+// and FinalizeBlock, on several goroutines).
 type Machine struct {
 	anchorSets *memo.Cache[[32]byte, *anchorSet]
 	certs      *memo.Cache[[32]byte, certResult]
+	// sigs holds signature verdicts: keyed by the transaction's hash, which
+	// signature, and the key or certificate it was checked against.
+	sigs *memo.Cache[[32]byte, error]
 }
 
 type certResult struct {
@@ -56,6 +63,7 @@ func NewMachine(certCache int) *Machine {
 	return &Machine{
 		anchorSets: memo.New[[32]byte, *anchorSet](8),
 		certs:      memo.New[[32]byte, certResult](certCache),
+		sigs:       memo.New[[32]byte, error](2 * certCache),
 	}
 }
 
@@ -94,8 +102,9 @@ func (m *Machine) signer(st Store, tx *Tx, role string) (*chainpb.Member, error)
 	return mem, nil
 }
 
-// member checks the member that signs tx: it exists, uses its next sequence
-// number, and its signature verifies.
+// member checks the member that signs tx: it exists and uses its next
+// sequence number. Its signature is checked later, by authenticate, once
+// the cheap rules hold.
 func (m *Machine) member(st Store, tx *Tx) (*chainpb.Member, error) {
 	id := tx.Body.Signer
 	mem := GetMember(st, id)
@@ -105,13 +114,53 @@ func (m *Machine) member(st Store, tx *Tx) (*chainpb.Member, error) {
 	if tx.Body.Sequence != mem.Sequence {
 		return nil, refuse(CodeBadSequence, "%s sequence %d, expected %d", id, tx.Body.Sequence, mem.Sequence)
 	}
-	if !bytes.Equal(tx.memberSigKey, mem.PubKey) {
-		if len(mem.PubKey) != ed25519.PublicKeySize || !ed25519.Verify(mem.PubKey, tx.SignBytes, tx.Env.MemberSignature) {
-			return nil, refuse(CodeBadMemberSig, "signature of member %q does not verify", id)
-		}
-		tx.memberSigKey = mem.PubKey
-	}
 	return mem, nil
+}
+
+// authenticate checks the member signature of tx against mem's current key
+// (a key rotated out no longer verifies anything), once per (transaction,
+// key).
+func (m *Machine) authenticate(tx *Tx, mem *chainpb.Member) error {
+	return m.memberSig(tx, mem.Id, mem.PubKey)
+}
+
+func (m *Machine) memberSig(tx *Tx, id string, pub []byte) error {
+	key := sigKey('m', tx, pub)
+	if err, ok := m.sigs.Get(key); ok {
+		return err
+	}
+	var err error
+	if len(pub) != ed25519.PublicKeySize || !ed25519.Verify(pub, tx.SignBytes, tx.Env.MemberSignature) {
+		err = refuse(CodeBadMemberSig, "signature of member %q does not verify", id)
+	}
+	m.sigs.Put(key, err)
+	return err
+}
+
+// subjectSig checks the subject's JPKI signature over tx with cert's key,
+// once per (transaction, certificate).
+func (m *Machine) subjectSig(tx *Tx, cert *jpki.Certificate) error {
+	certHash := sha256.Sum256(cert.Raw)
+	key := sigKey('s', tx, certHash[:])
+	if err, ok := m.sigs.Get(key); ok {
+		return err
+	}
+	var err error
+	if e := jpki.VerifySignature(cert.PublicKey, tx.SignBytes, tx.Env.SubjectSignature); e != nil {
+		err = fromJPKI(e)
+	}
+	m.sigs.Put(key, err)
+	return err
+}
+
+func sigKey(kind byte, tx *Tx, against []byte) [32]byte {
+	h := sha256.New()
+	h.Write([]byte{kind})
+	h.Write(tx.Hash[:])
+	h.Write(against)
+	var k [32]byte
+	h.Sum(k[:0])
+	return k
 }
 
 // anchors returns the parsed trust anchors of st.
@@ -139,7 +188,10 @@ func (m *Machine) anchors(st Store) *anchorSet {
 // checkCert runs the time-independent JPKI checks on a certificate, once per
 // (anchor set, policy, certificate).
 func (m *Machine) checkCert(st Store, der []byte, allowSigning bool) (*jpki.Certificate, error) {
-	as := m.anchors(st)
+	return m.checkCertWith(m.anchors(st), der, allowSigning)
+}
+
+func (m *Machine) checkCertWith(as *anchorSet, der []byte, allowSigning bool) (*jpki.Certificate, error) {
 	h := sha256.New()
 	h.Write(as.digest[:])
 	if allowSigning {
@@ -158,22 +210,16 @@ func (m *Machine) checkCert(st Store, der []byte, allowSigning bool) (*jpki.Cert
 	return c, err
 }
 
-// subject checks the subject's certificate at block time and the subject's
-// signature over tx.
-func (m *Machine) subject(st Store, env Env, tx *Tx, der []byte, allowSigning bool) (*jpki.Certificate, error) {
+// subjectCert checks the subject's certificate: the time-independent JPKI
+// checks (cached) and its validity at block time. The subject's signature
+// is checked later, by subjectSig, once the cheap rules hold.
+func (m *Machine) subjectCert(st Store, env Env, der []byte, allowSigning bool) (*jpki.Certificate, error) {
 	cert, err := m.checkCert(st, der, allowSigning)
 	if err != nil {
 		return nil, fromJPKI(err)
 	}
 	if err := cert.ValidAt(unixTime(env.Time)); err != nil {
 		return nil, fromJPKI(err)
-	}
-	certHash := sha256.Sum256(der)
-	if !bytes.Equal(tx.subjectSigKey, certHash[:]) {
-		if err := jpki.VerifySignature(cert.PublicKey, tx.SignBytes, tx.Env.SubjectSignature); err != nil {
-			return nil, fromJPKI(err)
-		}
-		tx.subjectSigKey = certHash[:]
 	}
 	return cert, nil
 }

@@ -48,20 +48,17 @@ func SignBytes(body []byte) []byte {
 	return append(b, body...)
 }
 
-// Tx is a decoded transaction. It also remembers which signatures were
-// already verified and against which key, so that a node verifies each
-// transaction once even though CheckTx and FinalizeBlock both run the rules.
-// The memo changes no outcome: a verification gives the same answer every
-// time.
+// Tx is a decoded transaction. It is immutable once DecodeTx returns it:
+// one decoded Tx is shared by CheckTx, the proposal calls and FinalizeBlock
+// (a cache keyed by its hash), on several goroutines, so nothing may change
+// it or anything it points to. Rules that normalise a value copy it first.
+// Verification verdicts live in the Machine's caches, not here.
 type Tx struct {
 	Raw       []byte
 	Hash      [32]byte
 	Env       *chainpb.Tx
 	Body      *chainpb.TxBody
 	SignBytes []byte
-
-	memberSigKey  ed25519.PublicKey // the key member_signature verified against
-	subjectSigKey []byte            // SHA-256 of the certificate whose key verified subject_signature
 }
 
 // DecodeTx decodes and checks a transaction's form, without state: size,
@@ -203,7 +200,17 @@ func checkForm(tx *Tx) error {
 		if err := noMyNumber("reason", r.Reason); err != nil {
 			return err
 		}
-	case *chainpb.TxBody_Propose, *chainpb.TxBody_Vote:
+	case *chainpb.TxBody_Propose:
+		if !memberSigned {
+			return refuse(CodeMissingSig, "governance needs a governor's signature")
+		}
+		// The action's form is part of the transaction's: a proposal whose
+		// action could never execute (or carries a My Number in a member's
+		// name) is refused before it reaches any block.
+		if err := CheckAction(m.Propose.GetAction()); err != nil {
+			return refuse(CodeInvalidAction, "%v", err)
+		}
+	case *chainpb.TxBody_Vote:
 		if !memberSigned {
 			return refuse(CodeMissingSig, "governance needs a governor's signature")
 		}

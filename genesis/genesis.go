@@ -253,7 +253,7 @@ func NewDoc(chainID string, genesisTime time.Time, validators []cmttypes.Genesis
 		ChainID:         chainID,
 		GenesisTime:     genesisTime.UTC(),
 		InitialHeight:   1,
-		ConsensusParams: cmttypes.DefaultConsensusParams(),
+		ConsensusParams: ConsensusParams(),
 		Validators:      validators,
 		AppState:        raw,
 	}

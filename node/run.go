@@ -140,9 +140,11 @@ func Start(home string, opts StartOptions) (*Node, error) {
 			return nil, err
 		}
 		appOpts.ObserverNodeIDs = observers
-		if appOpts.Snapshots, err = snapshotOptions(home); err != nil {
+		ac, err := LoadAppConfig(home)
+		if err != nil {
 			return nil, err
 		}
+		appOpts.Snapshots, appOpts.NodeCache = snapshotOptions(home, ac), ac.State.CacheNodes
 		if c.Instrumentation.IsPrometheusEnabled() {
 			appOpts.Metrics = app.NewMetrics(prometheus.DefaultRegisterer)
 			appMetrics = appOpts.Metrics
@@ -167,7 +169,7 @@ func Start(home string, opts StartOptions) (*Node, error) {
 
 	dbs := new(dbTracker)
 	cmt, err := nm.NewNode(c, pv, nodeKey,
-		proxy.NewLocalClientCreator(ga),
+		clientCreator(ga, opts.App != nil),
 		func() (*cmttypes.GenesisDoc, error) { return doc, nil },
 		dbs.provider,
 		nm.DefaultMetricsProvider(c.Instrumentation),
@@ -423,4 +425,16 @@ func (g *guardedApp) Close() error {
 		return nil
 	}
 	return g.closer.Close()
+}
+
+// clientCreator connects CometBFT to the app in-process. idledger's app
+// locks for itself and verifies CheckTx outside its lock, so each ABCI
+// connection (consensus, mempool, query, snapshot) gets its own mutex and
+// the mempool verifies on one core while a block executes on another.
+// Another app (the kvstore reference) gets CometBFT's one shared mutex.
+func clientCreator(ga *guardedApp, other bool) proxy.ClientCreator {
+	if other {
+		return proxy.NewLocalClientCreator(ga)
+	}
+	return proxy.NewConnSyncLocalClientCreator(ga)
 }

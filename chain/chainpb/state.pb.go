@@ -41,7 +41,13 @@ type Member struct {
 	Sequence uint64 `protobuf:"varint,6,opt,name=sequence,proto3" json:"sequence,omitempty"`
 	// p2p_address is the host:port where this member's node listens for
 	// peers, as its join request advertised it ("" when unknown).
-	P2PAddress    string `protobuf:"bytes,10,opt,name=p2p_address,json=p2pAddress,proto3" json:"p2p_address,omitempty"`
+	P2PAddress string `protobuf:"bytes,10,opt,name=p2p_address,json=p2pAddress,proto3" json:"p2p_address,omitempty"`
+	// added_height and added_tx_index place the governance transaction that
+	// added this member record (0 for genesis members). Rights over earlier
+	// attestations made under the same ID (a member removed and added again
+	// with a new key) do not pass to this record.
+	AddedHeight   int64  `protobuf:"varint,30,opt,name=added_height,json=addedHeight,proto3" json:"added_height,omitempty"`
+	AddedTxIndex  uint32 `protobuf:"varint,31,opt,name=added_tx_index,json=addedTxIndex,proto3" json:"added_tx_index,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -123,6 +129,20 @@ func (x *Member) GetP2PAddress() string {
 		return x.P2PAddress
 	}
 	return ""
+}
+
+func (x *Member) GetAddedHeight() int64 {
+	if x != nil {
+		return x.AddedHeight
+	}
+	return 0
+}
+
+func (x *Member) GetAddedTxIndex() uint32 {
+	if x != nil {
+		return x.AddedTxIndex
+	}
+	return 0
 }
 
 // TrustAnchor is a JPKI CA certificate the chain trusts.
@@ -1412,7 +1432,7 @@ var File_idledger_v1_state_proto protoreflect.FileDescriptor
 
 const file_idledger_v1_state_proto_rawDesc = "" +
 	"\n" +
-	"\x17idledger/v1/state.proto\x12\vidledger.v1\"\xb3\x01\n" +
+	"\x17idledger/v1/state.proto\x12\vidledger.v1\"\xfc\x01\n" +
 	"\x06Member\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x17\n" +
@@ -1422,7 +1442,9 @@ const file_idledger_v1_state_proto_rawDesc = "" +
 	"\bsequence\x18\x06 \x01(\x04R\bsequence\x12\x1f\n" +
 	"\vp2p_address\x18\n" +
 	" \x01(\tR\n" +
-	"p2pAddress\"C\n" +
+	"p2pAddress\x12!\n" +
+	"\fadded_height\x18\x1e \x01(\x03R\vaddedHeight\x12$\n" +
+	"\x0eadded_tx_index\x18\x1f \x01(\rR\faddedTxIndex\"C\n" +
 	"\vTrustAnchor\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12 \n" +
 	"\vcertificate\x18\x02 \x01(\fR\vcertificate\"\xfa\x02\n" +

@@ -181,7 +181,9 @@ func WaitCaughtUp(ctx context.Context, t testing.TB, url string, h int64) {
 }
 
 // waitStatus polls the node's status until it reached height h (and, with
-// caughtUp, left block sync).
+// caughtUp, left block sync), and its app committed block h: CometBFT
+// stores a block (the height /status reports) before the app executes and
+// commits it, and a query in between reads the state before the block.
 func waitStatus(ctx context.Context, t testing.TB, url string, h int64, caughtUp bool) {
 	t.Helper()
 	c, err := rpchttp.New(url, "/websocket")
@@ -191,7 +193,11 @@ func waitStatus(ctx context.Context, t testing.TB, url string, h int64, caughtUp
 	for {
 		st, err := c.Status(ctx)
 		if err == nil && st.SyncInfo.LatestBlockHeight >= h && !(caughtUp && st.SyncInfo.CatchingUp) {
-			return
+			info, ierr := c.ABCIInfo(ctx)
+			if ierr == nil && info.Response.LastBlockHeight >= h {
+				return
+			}
+			err = ierr
 		}
 		select {
 		case <-ctx.Done():
