@@ -133,3 +133,33 @@ func TestBlockChangesCapAlone(t *testing.T) {
 		t.Fatal("the refused transaction wrote to the state")
 	}
 }
+
+// TestStatusChangeCostBoundsTheChanges: what a proposer charges a
+// transaction is at least what it writes to the change list.
+func TestStatusChangeCostBoundsTheChanges(t *testing.T) {
+	w := world(t)
+	st, m, id := attested(t, w)
+	alice, bob := w.Subject(fixture.Alice), w.Subject(fixture.Bob)
+	for _, raw := range [][]byte{
+		sign(t, w, revokeBody(id, 1, nil), fixture.Operator, ""),
+		sign(t, w, revokeSubjects(0, env.Time-60, alice, bob), fixture.Reader, ""),
+	} {
+		tx, err := chain.DecodeTx(raw, fixture.ChainID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cost := chain.StatusChangeCost(st, tx)
+		tr := chain.TrackChanges(st)
+		if _, err := tr.Deliver(m, env, tx); err != nil {
+			t.Fatal(err)
+		}
+		keys := tr.Changed()
+		n := 0
+		for _, k := range keys {
+			n += 1 + len(k)
+		}
+		if len(keys) == 0 || cost.Keys < len(keys) || cost.Bytes < n {
+			t.Fatalf("cost %+v for %d keys of %d bytes", cost, len(keys), n)
+		}
+	}
+}
