@@ -5,9 +5,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"crypto/x509"
 	"slices"
 
 	"github.com/idledger/idledger/chain/chainpb"
+	"github.com/idledger/idledger/jpki"
 )
 
 // prefixChanges is the one key that holds the status keys the last block
@@ -142,46 +144,65 @@ func uvarintLen(v uint64) int {
 }
 
 // Limits of the write side: what one block may change. They keep every
-// block's feed update well inside the read side's limits (feed.MaxUpdateSize
-// 8 MiB for the update, feed.MaxEntryValue 64 KiB for its change-list
+// block's feed update inside the read side's limits (feed.MaxUpdateSize,
+// 8 MiB, for the update; feed.MaxEntryValue, 64 KiB, for its change-list
 // entry), so every publisher can encode every block and every verifier can
 // pass it. The arithmetic (docs/verifier.md, "What one block may change"):
-// an update carries one entry per changed key: key, value and IAVL proof. A
-// proof is the leaf (~80 bytes plus the key) and one inner node per level
-// (~50 bytes); at depth 40 (an AVL tree of 10^7 keys is at most 34 deep, of
-// 10^8 at most 38), under 2.1 KiB. A
-// status value (ClaimStatus, SubjectRevocation) is under 0.5 KiB. So an
-// entry costs at most 2.6 KiB plus twice its key (entry and leaf), and an
-// update at most 2,500 x 2.6 KiB = 6.35 MiB, plus 3 x 60 KiB for the keys
-// (change list, entry keys, proof leaves), plus 0.5 MiB for the signed
-// header, commit and validator set of 150 validators and the anchor set:
-// about 7 MiB, under 8 MiB with margin.
+// an update carries one entry per changed key: key, value and IAVL proof.
+// A proof is its leaf (~80 bytes plus the key) and one inner node (~50
+// bytes) per tree level; 40 levels (an AVL tree of 10^7 keys is at most 34
+// deep, of 10^8 at most 38) stay under EntryProofAllowance. A block is
+// charged, per changed status key, EntryProofAllowance plus twice the key
+// (entry and leaf) plus its value as the block leaves it, and the charges
+// may add up to MaxBlockUpdateBytes, 7 MiB; the remaining 1 MiB holds the
+// signed header, commit and validator set (about 35 KiB for 150
+// validators), the change list (at most MaxBlockChangesBytes) and the
+// anchor set with its proof (at most 64 KiB plus a proof; not charged).
 const (
 	// MaxBlockStatusChanges bounds the distinct status keys one block writes.
 	MaxBlockStatusChanges = 2_500
 	// MaxBlockChangesBytes bounds the encoded change list of one block
-	// (under feed.MaxEntryValue, 64 KiB, with room for the entry's framing).
+	// (under feed.MaxEntryValue, 64 KiB, with room for the entry's framing);
+	// with 33-36-byte keys it allows about 1,700 keys.
 	MaxBlockChangesBytes = 60 << 10
+	// MaxBlockUpdateBytes bounds the sum of the block's entry charges.
+	MaxBlockUpdateBytes = 7 << 20
+	// EntryProofAllowance is what an entry's proof and framing are charged.
+	EntryProofAllowance = 2_300
 )
+
+// entryCharge is what the update's entry for key, with a value of
+// valueLen bytes, is charged; the anchor set is in the reserve.
+func entryCharge(key []byte, valueLen int) int {
+	if len(key) == 1 && key[0] == prefixAnchors {
+		return 0
+	}
+	return EntryProofAllowance + 2*len(key) + valueLen
+}
 
 // ChangeTracker is a Store that records the status keys written through it
 // (see IsStatusKey). Wrap the block's store with it for the whole block and
 // call Commit once at its end. Run the block's transactions through Deliver
-// to hold the block to MaxBlockStatusChanges and MaxBlockChangesBytes.
+// to hold the block to MaxBlockStatusChanges, MaxBlockChangesBytes and
+// MaxBlockUpdateBytes.
 type ChangeTracker struct {
 	Store
 	keys [][]byte
 
-	// The block's distinct status keys and the size of their encoded
-	// change list so far (lookups only: nothing iterates seen).
-	seen      map[string]bool
-	listBytes int
+	// The block's distinct status keys with each one's entry charge, the
+	// size of their encoded change list and the charges' sum (lookups
+	// only: nothing iterates seen).
+	seen        map[string]int
+	listBytes   int
+	updateBytes int
 
-	// Within Deliver: the undo log of the transaction's writes and the
-	// status keys it was first to write.
-	inTx  bool
-	undo  []undoWrite
-	fresh []string
+	// Within Deliver: the undo log of the transaction's writes, and the
+	// status keys it wrote with their charges before it (-1: new).
+	inTx       bool
+	undo       []undoWrite
+	touched    []string
+	prev       []int
+	touchedSet map[string]bool
 }
 
 type undoWrite struct {
@@ -191,7 +212,7 @@ type undoWrite struct {
 
 // TrackChanges wraps st.
 func TrackChanges(st Store) *ChangeTracker {
-	return &ChangeTracker{Store: st, seen: map[string]bool{}, listBytes: changesHeaderBytes}
+	return &ChangeTracker{Store: st, seen: map[string]int{}, listBytes: changesHeaderBytes}
 }
 
 // changesHeaderBytes bounds the encoded change list's version, height and
@@ -201,68 +222,82 @@ const changesHeaderBytes = 1 + 2*binary.MaxVarintLen64
 func (t *ChangeTracker) Set(key, value []byte) {
 	t.before(key)
 	t.Store.Set(key, value)
+	t.after(key, len(value))
 }
 
 func (t *ChangeTracker) Delete(key []byte) {
 	t.before(key)
 	t.Store.Delete(key)
+	t.after(key, 0)
 }
 
 func (t *ChangeTracker) before(key []byte) {
-	if t.inTx {
-		old := t.Store.Get(key)
-		t.undo = append(t.undo, undoWrite{key: bytes.Clone(key), old: bytes.Clone(old), existed: old != nil})
+	if !t.inTx {
+		return
 	}
+	old := t.Store.Get(key)
+	t.undo = append(t.undo, undoWrite{key: bytes.Clone(key), old: bytes.Clone(old), existed: old != nil})
+}
+
+// after charges key's entry at its new value's size.
+func (t *ChangeTracker) after(key []byte, valueLen int) {
 	if !IsStatusKey(key) {
 		return
 	}
 	t.keys = append(t.keys, bytes.Clone(key))
-	if !t.seen[string(key)] {
-		t.seen[string(key)] = true
+	k := string(key)
+	was, ok := t.seen[k]
+	if !ok {
+		was = -1
 		t.listBytes += uvarintLen(uint64(len(key))) + len(key)
-		if t.inTx {
-			t.fresh = append(t.fresh, string(key))
-		}
 	}
+	if t.inTx && !t.touchedSet[k] {
+		t.touchedSet[k] = true
+		t.touched, t.prev = append(t.touched, k), append(t.prev, was)
+	}
+	charge := entryCharge(key, valueLen)
+	t.updateBytes += charge - max(was, 0)
+	t.seen[k] = charge
+}
+
+func (t *ChangeTracker) full() bool {
+	return len(t.seen) > MaxBlockStatusChanges || t.listBytes > MaxBlockChangesBytes || t.updateBytes > MaxBlockUpdateBytes
 }
 
 // Deliver runs tx through m on the tracked store, like m.Deliver, and
 // refuses it with CodeBlockChangesFull, having written nothing, when it
-// would take the block past MaxBlockStatusChanges status keys or
-// MaxBlockChangesBytes of change list. The refusal depends only on the
-// block's earlier transactions, so every node decides it alike; a proposer
-// leaves such a transaction for a later block (a tracker per transaction,
-// as CheckTx uses, refuses one that cannot fit even an empty block).
+// would take the block past MaxBlockStatusChanges status keys,
+// MaxBlockChangesBytes of change list or MaxBlockUpdateBytes of entry
+// charges. The refusal depends only on the block's earlier transactions,
+// so every node decides it alike; a proposer leaves such a transaction for
+// a later block (see StatusChangeCost), and a tracker per transaction, as
+// CheckTx uses, refuses one that cannot fit even an empty block.
 func (t *ChangeTracker) Deliver(m *Machine, env Env, tx *Tx) (*Result, error) {
-	mark := len(t.keys)
-	t.inTx, t.undo, t.fresh = true, t.undo[:0], t.fresh[:0]
+	mark, keys0, list0, update0 := len(t.keys), len(t.seen), t.listBytes, t.updateBytes
+	t.inTx, t.undo, t.touched, t.prev, t.touchedSet = true, t.undo[:0], t.touched[:0], t.prev[:0], map[string]bool{}
 	res, err := m.Deliver(t, env, tx)
 	t.inTx = false
-	if err == nil && (len(t.seen) > MaxBlockStatusChanges || t.listBytes > MaxBlockChangesBytes) {
-		n, size := len(t.fresh), 0
-		for _, k := range t.fresh {
-			size += uvarintLen(uint64(len(k))) + len(k)
-		}
-		before := len(t.seen) - n
+	if err == nil && t.full() {
+		n, size, update := len(t.seen)-keys0, t.listBytes-list0, t.updateBytes-update0
 		err = refuse(CodeBlockChangesFull,
-			"the transaction changes %d more status records (%d bytes of change list); the block has %d of its limit of %d records and %d bytes: it waits for a later block",
-			n, size, before, MaxBlockStatusChanges, MaxBlockChangesBytes)
-		if before == 0 {
+			"the transaction changes %d more status records (%d bytes of change list, %d of feed update); the block has %d records, %d bytes of change list and %d of feed update, of its limits %d, %d and %d: it waits for a later block",
+			n, size, update, keys0, list0, update0, MaxBlockStatusChanges, MaxBlockChangesBytes, MaxBlockUpdateBytes)
+		if keys0 == 0 {
 			err = refuse(CodeBlockChangesFull,
-				"the transaction changes %d status records (%d bytes of change list), over one block's limit of %d records and %d bytes: split it",
-				n, size, MaxBlockStatusChanges, MaxBlockChangesBytes)
+				"the transaction changes %d status records (%d bytes of change list, %d of feed update), over one block's limits of %d, %d and %d: split it",
+				n, size, update, MaxBlockStatusChanges, MaxBlockChangesBytes, MaxBlockUpdateBytes)
 		}
 	}
 	if err != nil {
-		t.rollback(mark)
+		t.rollback(mark, list0, update0)
 		return nil, err
 	}
 	return res, nil
 }
 
-// rollback undoes the current transaction's writes, newest first, and
-// forgets the status keys it listed.
-func (t *ChangeTracker) rollback(mark int) {
+// rollback undoes the current transaction's writes, newest first, and its
+// charges.
+func (t *ChangeTracker) rollback(mark, listBytes, updateBytes int) {
 	for i := len(t.undo) - 1; i >= 0; i-- {
 		u := t.undo[i]
 		if u.existed {
@@ -271,12 +306,16 @@ func (t *ChangeTracker) rollback(mark int) {
 			t.Store.Delete(u.key)
 		}
 	}
-	for _, k := range t.fresh {
-		delete(t.seen, k)
-		t.listBytes -= uvarintLen(uint64(len(k))) + len(k)
+	for i, k := range t.touched {
+		if t.prev[i] < 0 {
+			delete(t.seen, k)
+		} else {
+			t.seen[k] = t.prev[i]
+		}
 	}
 	t.keys = t.keys[:mark]
-	t.undo, t.fresh = t.undo[:0], t.fresh[:0]
+	t.listBytes, t.updateBytes = listBytes, updateBytes
+	t.undo, t.touched, t.prev = t.undo[:0], t.touched[:0], t.prev[:0]
 }
 
 // Changed returns the status keys written so far, sorted and distinct.
@@ -294,7 +333,7 @@ func (t *ChangeTracker) Commit(height int64) [][]byte {
 	keys := t.Changed()
 	t.Store.Set(ChangesKey(), EncodeChanges(height, keys))
 	t.keys = nil
-	t.seen, t.listBytes = map[string]bool{}, changesHeaderBytes
+	t.seen, t.listBytes, t.updateBytes = map[string]int{}, changesHeaderBytes, 0
 	return keys
 }
 
@@ -308,51 +347,107 @@ func Changes(st Store) (*BlockChanges, error) {
 }
 
 // ChangeCost is at least what a transaction adds to its block's change
-// list: status keys and their encoded bytes.
-type ChangeCost struct{ Keys, Bytes int }
+// list (status keys and their encoded bytes) and to its entry charges.
+type ChangeCost struct{ Keys, Bytes, Update int }
 
-// StatusChangeCost bounds from above the status keys tx can write in a
-// block whose state before it was base (the committed state; nil before
-// the first block), without running it: an Attest writes one ClaimStatus,
-// a RevokeAttestation one (of at most the longest claim type), a
+// Upper bounds of what one write adds to a status record's value.
+const (
+	// maxMemberIDLen is a member ID's longest (validate.go), or the
+	// string "subject".
+	maxMemberIDLen = 32
+	// maxRevocationBytes bounds an encoded Revocation (a subject's, or an
+	// attestation's).
+	maxRevocationBytes = 3 + MaxReasonLen + 2*11 + 2 + maxMemberIDLen + 8
+	// maxStatusEntryBytes bounds an encoded StatusEntry, revocation
+	// included.
+	maxStatusEntryBytes = 3 + 2 + AttestationIDLen + 2 + maxMemberIDLen + 2 + 32 + 2*11 + maxRevocationBytes + 8
+	// maxSubjectRevocationBytes bounds an encoded SubjectRevocation.
+	maxSubjectRevocationBytes = 2 + 32 + maxRevocationBytes
+)
+
+// StatusChangeCost bounds from above what tx can add to its block's change
+// list and entry charges when the state before the block was base (the
+// committed state; nil before the first block), without running it: an
+// Attest one ClaimStatus (one entry more, and room for a subject
+// revocation), a RevokeAttestation one (a revocation more), a
 // RevokeSubjects a SubjectRevocation and every committed ClaimStatus of
 // each commitment not revoked in base (a claim attested earlier in the
-// block is already charged to its Attest), a proposal or a vote the
-// anchor set (the one status key governance writes). Summed over a
-// block's transactions it is at least the block's change list, so a
-// proposer that keeps the sum within MaxBlockStatusChanges and
-// MaxBlockChangesBytes never proposes a transaction that FinalizeBlock
-// refuses with CodeBlockChangesFull.
+// block is charged to its Attest), a proposal or a vote the anchor set
+// (the one status key governance writes; its entry is in the reserve).
+// Summed over a block's transactions it is at least what the block's
+// ChangeTracker charges, so a proposer that keeps the sum within the
+// limits never proposes a transaction that FinalizeBlock refuses with
+// CodeBlockChangesFull.
 func StatusChangeCost(base Store, tx *Tx) ChangeCost {
 	var c ChangeCost
-	add := func(keyLen int) {
+	add := func(key []byte, valueLen int) {
 		c.Keys++
-		c.Bytes += uvarintLen(uint64(keyLen)) + keyLen
+		c.Bytes += uvarintLen(uint64(len(key))) + len(key)
+		c.Update += entryCharge(key, valueLen)
+	}
+	get := func(key []byte) []byte {
+		if base == nil {
+			return nil
+		}
+		return base.Get(key)
 	}
 	switch msg := tx.Body.Msg.(type) {
 	case *chainpb.TxBody_Attest:
-		add(1 + 32 + len(msg.Attest.ClaimType))
+		a := msg.Attest
+		key := ClaimKey(make([]byte, 32), a.ClaimType)
+		maxValue := 64 + len(a.ClaimType) + maxRevocationBytes + maxStatusEntryBytes*int(GetParamsOrDefault(base).MaxAttestationsPerClaim)
+		if cert, err := x509.ParseCertificate(a.AuthCertificate); err == nil {
+			subject := jpki.Commitment(cert.RawIssuer, cert.SerialNumber)
+			key = ClaimKey(subject[:], a.ClaimType)
+			maxValue = min(maxValue, len(get(key))+maxStatusEntryBytes+maxRevocationBytes)
+		}
+		add(key, maxValue)
 	case *chainpb.TxBody_RevokeAttestation:
-		add(1 + 32 + MaxClaimTypeLen)
+		if att := GetAttestationOr(base, msg.RevokeAttestation.AttestationId); att != nil {
+			key := ClaimKey(att.Subject, att.ClaimType)
+			add(key, len(get(key))+maxRevocationBytes)
+		} else { // attested in this block: its Attest is charged for the rest
+			add(ClaimKey(make([]byte, 32), string(make([]byte, MaxClaimTypeLen))), 0)
+			c.Update += maxRevocationBytes
+		}
 	case *chainpb.TxBody_RevokeSubjects:
 		for _, s := range msg.RevokeSubjects.Commitments {
 			if base != nil && GetSubjectRevocation(base, s) != nil {
 				continue
 			}
-			add(len(SubjectRevocationKey(s)))
+			add(SubjectRevocationKey(s), maxSubjectRevocationBytes)
 			if base == nil {
 				continue
 			}
 			p := SubjectClaimsPrefix(s)
-			base.Iterate(p, PrefixEnd(p), func(k, _ []byte) bool {
-				add(len(k))
+			base.Iterate(p, PrefixEnd(p), func(k, v []byte) bool {
+				add(k, len(v)+maxRevocationBytes)
 				return true
 			})
 		}
 	case *chainpb.TxBody_Propose, *chainpb.TxBody_Vote:
-		add(len(AnchorsKey()))
+		add(AnchorsKey(), 0)
 	}
 	return c
+}
+
+// GetParamsOrDefault is base's parameters, or the defaults' bounds when
+// there is no state yet.
+func GetParamsOrDefault(base Store) *chainpb.Params {
+	if base != nil {
+		if p := GetParams(base); p != nil && p.MaxAttestationsPerClaim > 0 {
+			return p
+		}
+	}
+	return &chainpb.Params{MaxAttestationsPerClaim: 64}
+}
+
+// GetAttestationOr is GetAttestation, nil without a state.
+func GetAttestationOr(base Store, id []byte) *chainpb.Attestation {
+	if base == nil {
+		return nil
+	}
+	return GetAttestation(base, id)
 }
 
 // ChangeBudget is what is left of a block's change-list limits while a
@@ -366,11 +461,13 @@ func NewChangeBudget() *ChangeBudget {
 
 // Fits says whether c fits in what is left.
 func (b *ChangeBudget) Fits(c ChangeCost) bool {
-	return b.used.Keys+c.Keys <= MaxBlockStatusChanges && b.used.Bytes+c.Bytes <= MaxBlockChangesBytes
+	return b.used.Keys+c.Keys <= MaxBlockStatusChanges && b.used.Bytes+c.Bytes <= MaxBlockChangesBytes &&
+		b.used.Update+c.Update <= MaxBlockUpdateBytes
 }
 
 // Add charges c.
 func (b *ChangeBudget) Add(c ChangeCost) {
 	b.used.Keys += c.Keys
 	b.used.Bytes += c.Bytes
+	b.used.Update += c.Update
 }

@@ -154,12 +154,68 @@ func TestStatusChangeCostBoundsTheChanges(t *testing.T) {
 			t.Fatal(err)
 		}
 		keys := tr.Changed()
-		n := 0
+		n, update := 0, 0
 		for _, k := range keys {
 			n += 1 + len(k)
+			update += chain.EntryProofAllowance + 2*len(k) + len(st.Get(k))
 		}
-		if len(keys) == 0 || cost.Keys < len(keys) || cost.Bytes < n {
-			t.Fatalf("cost %+v for %d keys of %d bytes", cost, len(keys), n)
+		if len(keys) == 0 || cost.Keys < len(keys) || cost.Bytes < n || cost.Update < update {
+			t.Fatalf("cost %+v for %d keys of %d bytes, %d of update", cost, len(keys), n, update)
 		}
+	}
+}
+
+// TestBlockUpdateBytesCap: records with big values (many attestations with
+// long revocation reasons) fill a block's feed update before its key count
+// does; the transaction that would take it past MaxBlockUpdateBytes is
+// refused.
+func TestBlockUpdateBytesCap(t *testing.T) {
+	w := world(t)
+	st := newState(t, w, nil)
+	m := chain.NewMachine(100)
+	big := &chainpb.ClaimStatus{ClaimType: "kyc"}
+	for i := 0; i < 60; i++ {
+		big.Entries = append(big.Entries, &chainpb.StatusEntry{AttestationId: make([]byte, 12), Attester: "operator",
+			Revocation: &chainpb.Revocation{Reason: strings.Repeat("r", 256), By: "operator"}})
+	}
+	for b := 0; b < 3; b++ {
+		for _, s := range subjects(b, 256) {
+			big.Subject = s
+			v, err := proto.Marshal(big)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st.Set(chain.ClaimKey(s, "kyc"), v)
+		}
+	}
+	tr := chain.TrackChanges(st)
+	var refusedAt = -1
+	for b := 0; b < 3; b++ {
+		tx, err := chain.DecodeTx(sign(t, w, revokeSubjects(uint64(b), env.Time-60, subjects(b, 256)...), fixture.Reader, ""), fixture.ChainID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := stateDigest(st)
+		if _, err := tr.Deliver(m, env, tx); err != nil {
+			if chain.CodeOf(err) != chain.CodeBlockChangesFull || !strings.Contains(err.Error(), "feed update") {
+				t.Fatalf("tx %d: %v", b, err)
+			}
+			if stateDigest(st) != before {
+				t.Fatal("the refused transaction wrote to the state")
+			}
+			refusedAt = b
+			break
+		}
+	}
+	if refusedAt != 1 {
+		t.Fatalf("refused at tx %d, want 1 (each changes over 4 MiB of records)", refusedAt)
+	}
+	keys := tr.Commit(env.Height)
+	total := 0
+	for _, k := range keys {
+		total += chain.EntryProofAllowance + 2*len(k) + len(st.Get(k))
+	}
+	if total > chain.MaxBlockUpdateBytes || len(keys) != 512 {
+		t.Fatalf("block changed %d keys, %d bytes of entries", len(keys), total)
 	}
 }
