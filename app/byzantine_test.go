@@ -2,15 +2,19 @@ package app_test
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"testing"
 
 	abci "github.com/cometbft/cometbft/abci/types"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/idledger/idledger/app"
 	"github.com/idledger/idledger/chain"
 	"github.com/idledger/idledger/chain/chainpb"
+	"github.com/idledger/idledger/genesis"
 	"github.com/idledger/idledger/internal/fixture"
+	"github.com/idledger/idledger/signer"
 )
 
 // hostileTxs are transactions a faulty or hostile proposer could put in a
@@ -120,10 +124,10 @@ func TestByzantineTxsChangeNothingInFinalizeBlock(t *testing.T) {
 	}
 }
 
-// TestByzantineProposalAfterGovernance: once a block holds a governance
-// transaction, member keys, anchors and parameters may change within it, so
-// later transactions are not judged by the committed ones (an honest block
-// stays acceptable); a signing certificate stays refused all the same.
+// TestByzantineProposalAfterGovernance: a block with a governor's proposal
+// that executes (add_member) and an attestation after it is accepted; the
+// action does not touch the signing-certificate policy, so a signing
+// certificate after it stays refused.
 func TestByzantineProposalAfterGovernance(t *testing.T) {
 	w := world(t)
 	a := openApp(t, t.TempDir())
@@ -141,4 +145,197 @@ func TestByzantineProposalAfterGovernance(t *testing.T) {
 	if got := process(t, a, gov, sig); got != abci.ResponseProcessProposal_REJECT {
 		t.Fatalf("signing certificate after governance: %v", got)
 	}
+}
+
+// forgedTx is tx with its member signature replaced by zeros.
+func forgedTx(t *testing.T, raw []byte) []byte {
+	t.Helper()
+	env := new(chainpb.Tx)
+	if err := proto.Unmarshal(raw, env); err != nil {
+		t.Fatal(err)
+	}
+	env.MemberSignature = make([]byte, ed25519.SignatureSize)
+	out, err := proto.Marshal(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// signWith signs body as member with priv, a key the fixture does not know.
+func signWith(t *testing.T, body *chainpb.TxBody, member string, priv ed25519.PrivateKey, sig func([]byte) []byte) []byte {
+	t.Helper()
+	body.ChainId, body.Signer = fixture.ChainID, member
+	bb, err := chain.EncodeBody(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var subject []byte
+	if sig != nil {
+		subject = sig(chain.SignBytes(bb))
+	}
+	raw, err := chain.EncodeTx(bb, priv, subject)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+func privKey(name string) ed25519.PrivateKey {
+	seed := sha256.Sum256([]byte(name))
+	return ed25519.NewKeyFromSeed(seed[:])
+}
+
+// TestByzantineForgedGovernanceRelaxesNothing: a governance transaction
+// that cannot execute (a vote from an unknown signer with a zero signature,
+// one from a member who is no governor, a vote for no open proposal, a
+// proposal from an unknown signer) turns off no check for the transactions
+// after it: a bad subject signature, an untrusted CA, a bad member
+// signature and a signing certificate are refused as they are alone.
+func TestByzantineForgedGovernanceRelaxesNothing(t *testing.T) {
+	w := world(t)
+	a := openApp(t, t.TempDir())
+	defer a.Close()
+	initChain(t, a, w)
+	block(t, a, 1)
+	anchor := &chainpb.GovAction{Action: &chainpb.GovAction_AddAnchor{AddAnchor: &chainpb.TrustAnchor{Kind: "auth", Certificate: w.OtherCA.CertDER}}}
+	forged := map[string][]byte{
+		"vote from nobody, zero signature":    forgedTx(t, signTx(t, w, &chainpb.TxBody{Msg: &chainpb.TxBody_Vote{Vote: &chainpb.Vote{ProposalId: 1}}}, "nobody", "")),
+		"vote from a non-governor":            signTx(t, w, &chainpb.TxBody{Msg: &chainpb.TxBody_Vote{Vote: &chainpb.Vote{ProposalId: 1}}}, fixture.Reader, ""),
+		"vote for no open proposal":           signTx(t, w, &chainpb.TxBody{Msg: &chainpb.TxBody_Vote{Vote: &chainpb.Vote{ProposalId: 99}}}, fixture.Operator, ""),
+		"proposal from nobody":                proposeTx(t, w, "nobody", 0, anchor),
+		"governor's proposal, zero signature": forgedTx(t, proposeTx(t, w, fixture.Operator, 0, anchor)),
+	}
+	must := func(raw []byte, err error) []byte {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return raw
+	}
+	bad := map[string][]byte{
+		"bad subject signature": must(w.AttestTx(fixture.Attest{Holder: fixture.Bob, Sequence: 1, Tamper: func(tx *chainpb.Tx) { tx.SubjectSignature[3] ^= 1 }})),
+		"untrusted CA":          must(w.AttestTx(fixture.Attest{Holder: fixture.Stranger, Sequence: 1})),
+		"bad member signature":  must(w.AttestTx(fixture.Attest{Holder: fixture.Bob, Sequence: 1, Tamper: func(tx *chainpb.Tx) { tx.MemberSignature[3] ^= 1 }})),
+		"signing certificate":   must(w.AttestTx(fixture.Attest{Holder: fixture.Signing, Sequence: 1})),
+	}
+	for fname, f := range forged {
+		var all [][]byte
+		for bname, b := range bad {
+			if got := process(t, a, b); got != abci.ResponseProcessProposal_REJECT {
+				t.Errorf("%s alone: %v, want REJECT", bname, got)
+			}
+			if got := process(t, a, f, b); got != abci.ResponseProcessProposal_REJECT {
+				t.Errorf("%s, then %s: %v, want REJECT", fname, bname, got)
+			}
+			all = append(all, b)
+		}
+		if got := process(t, a, append([][]byte{f}, all...)...); got != abci.ResponseProcessProposal_REJECT {
+			t.Errorf("%s, then all: %v, want REJECT", fname, got)
+		}
+		// Our own proposal from the same list leaves them out.
+		prep, err := a.PrepareProposal(ctx, &abci.RequestPrepareProposal{Txs: append([][]byte{f}, all...), MaxTxBytes: 1 << 20, Height: 2, Time: fixture.Now.Add(2e9)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(prep.Txs) > 1 || process(t, a, prep.Txs...) != abci.ResponseProcessProposal_ACCEPT {
+			t.Errorf("%s: our own proposal holds %d txs or is refused", fname, len(prep.Txs))
+		}
+	}
+}
+
+// TestByzantineHonestGovernanceThenDependentTxs: transactions that rely on
+// an action a governor's transaction executes earlier in the same block (a
+// new trust anchor, signing certificates allowed, a member re-added with a
+// new key, a proposal reaching the threshold by a vote) are accepted, our
+// own proposal keeps them, and FinalizeBlock applies them; the subject's
+// signature is still checked, and an action relaxes only what it changes.
+func TestByzantineHonestGovernanceThenDependentTxs(t *testing.T) {
+	w := world(t)
+	must := func(raw []byte, err error) []byte {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return raw
+	}
+	anchor := &chainpb.GovAction{Action: &chainpb.GovAction_AddAnchor{AddAnchor: &chainpb.TrustAnchor{Kind: "auth", Certificate: w.OtherCA.CertDER}}}
+	params := proto.Clone(w.AppState.Chain().Params).(*chainpb.Params)
+	params.AllowSigningCertificates = true
+	allow := &chainpb.GovAction{Action: &chainpb.GovAction_SetParams{SetParams: params}}
+	newKey := privKey("attester, second key")
+	remove := &chainpb.GovAction{Action: &chainpb.GovAction_RemoveMember{RemoveMember: fixture.Attester}}
+	readd := &chainpb.GovAction{Action: &chainpb.GovAction_AddMember{AddMember: &chainpb.Member{Id: fixture.Attester, PubKey: newKey.Public().(ed25519.PublicKey), Roles: []string{chain.RoleAttester}}}}
+	stranger := must(w.AttestTx(fixture.Attest{Holder: fixture.Stranger, Sequence: 1}))
+	strangerBadSig := must(w.AttestTx(fixture.Attest{Holder: fixture.Stranger, Sequence: 1, Tamper: func(tx *chainpb.Tx) { tx.SubjectSignature[3] ^= 1 }}))
+	signing := must(w.AttestTx(fixture.Attest{Holder: fixture.Signing, Sequence: 1}))
+	holder := w.Holders[fixture.Alice]
+	subjectSign := func(b []byte) []byte {
+		s, err := signer.NewSoft(holder.Key, holder.CertDER)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sig, err := signer.Sign(ctx, s, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sig
+	}
+	claim := sha256.Sum256([]byte("claim"))
+	attestBody := func() *chainpb.TxBody {
+		return &chainpb.TxBody{Msg: &chainpb.TxBody_Attest{Attest: &chainpb.Attest{AuthCertificate: holder.CertDER, ClaimType: "kyc", ClaimHash: claim[:], NotAfter: fixture.Now.AddDate(0, 0, 30).Unix()}}}
+	}
+	rekeyed := signWith(t, attestBody(), fixture.Attester, newKey, subjectSign)
+	wrongKey := signWith(t, attestBody(), fixture.Attester, privKey("someone else"), subjectSign)
+
+	run := func(name string, gen []byte, txs [][]byte, want abci.ResponseProcessProposal_ProposalStatus, apply bool) {
+		t.Helper()
+		a := openApp(t, t.TempDir())
+		defer a.Close()
+		initWith(t, a, gen)
+		block(t, a, 1)
+		if got := process(t, a, txs...); got != want {
+			t.Errorf("%s: %v, want %v", name, got, want)
+			return
+		}
+		if want != abci.ResponseProcessProposal_ACCEPT {
+			return
+		}
+		prep, err := a.PrepareProposal(ctx, &abci.RequestPrepareProposal{Txs: txs, MaxTxBytes: 1 << 20, Height: 2, Time: fixture.Now.Add(2e9)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(prep.Txs) != len(txs) || process(t, a, prep.Txs...) != abci.ResponseProcessProposal_ACCEPT {
+			t.Errorf("%s: our own proposal keeps %d of %d txs or is refused", name, len(prep.Txs), len(txs))
+		}
+		if apply {
+			for i, r := range block(t, a, 2, txs...).TxResults {
+				if r.Code != 0 {
+					t.Errorf("%s: tx %d refused in FinalizeBlock: %d %s", name, i, r.Code, r.Log)
+				}
+			}
+		}
+	}
+	one := tweakedGenesis(t, w, nil)
+	run("add_anchor, then its CA's certificate", one, [][]byte{proposeTx(t, w, fixture.Operator, 0, anchor), stranger}, abci.ResponseProcessProposal_ACCEPT, true)
+	run("add_anchor, then a bad subject signature", one, [][]byte{proposeTx(t, w, fixture.Operator, 0, anchor), strangerBadSig}, abci.ResponseProcessProposal_REJECT, false)
+	run("add_anchor, then a signing certificate", one, [][]byte{proposeTx(t, w, fixture.Operator, 0, anchor), signing}, abci.ResponseProcessProposal_REJECT, false)
+	run("signing certificates allowed, then one", one, [][]byte{proposeTx(t, w, fixture.Operator, 0, allow), signing}, abci.ResponseProcessProposal_ACCEPT, true)
+	run("signing certificates allowed, then an untrusted CA", one, [][]byte{proposeTx(t, w, fixture.Operator, 0, allow), stranger}, abci.ResponseProcessProposal_REJECT, false)
+	run("member re-added with a new key, then its tx", one, [][]byte{proposeTx(t, w, fixture.Operator, 0, remove), proposeTx(t, w, fixture.Operator, 1, readd), rekeyed}, abci.ResponseProcessProposal_ACCEPT, true)
+	run("member re-added with a new key, then a tx under another key", one, [][]byte{proposeTx(t, w, fixture.Operator, 0, remove), proposeTx(t, w, fixture.Operator, 1, readd), wrongKey}, abci.ResponseProcessProposal_REJECT, false)
+
+	// Threshold 2: a proposal alone executes nothing; a second governor's
+	// vote in the same block executes it.
+	two := tweakedGenesis(t, w, func(s *genesis.AppState) {
+		s.Params.GovernorThreshold = 2
+		for i := range s.Members {
+			if s.Members[i].ID == fixture.Reader {
+				s.Members[i].Roles = append(s.Members[i].Roles, chain.RoleGovernor)
+			}
+		}
+	})
+	vote := signTx(t, w, &chainpb.TxBody{Msg: &chainpb.TxBody_Vote{Vote: &chainpb.Vote{ProposalId: 1}}}, fixture.Reader, "")
+	run("proposal short of the threshold, then its CA's certificate", two, [][]byte{proposeTx(t, w, fixture.Operator, 0, anchor), stranger}, abci.ResponseProcessProposal_REJECT, false)
+	run("proposal and a vote reaching the threshold, then its CA's certificate", two, [][]byte{proposeTx(t, w, fixture.Operator, 0, anchor), vote, stranger}, abci.ResponseProcessProposal_ACCEPT, true)
 }

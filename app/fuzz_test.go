@@ -2,18 +2,22 @@ package app_test
 
 import (
 	"bytes"
+	"crypto/rsa"
+	"crypto/x509"
 	"encoding/json"
 	"os"
 	"testing"
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/idledger/idledger/app"
 	"github.com/idledger/idledger/chain"
 	"github.com/idledger/idledger/chain/chainpb"
 	"github.com/idledger/idledger/genesis"
 	"github.com/idledger/idledger/internal/fixture"
+	"github.com/idledger/idledger/jpki"
 )
 
 // fuzzSeeds are well-formed transactions of every kind on the fixture
@@ -39,6 +43,19 @@ func fuzzSeeds(f *testing.F, w *fixture.World) [][]byte {
 	add(w.Sign(&chainpb.TxBody{Msg: &chainpb.TxBody_Propose{Propose: &chainpb.Propose{Action: &chainpb.GovAction{
 		Action: &chainpb.GovAction_AddMember{AddMember: &chainpb.Member{Id: "bank", PubKey: key("bank"), Roles: []string{chain.RoleRevoker, chain.RoleAttester}}}}}}}, fixture.Operator, ""))
 	add(w.Sign(&chainpb.TxBody{Msg: &chainpb.TxBody_Vote{Vote: &chainpb.Vote{ProposalId: 1}}}, fixture.Operator, ""))
+	// Governance followed by what relies on it in the same block: a new
+	// anchor, then a certificate it issued; signing certificates allowed,
+	// then one; a forged vote, then an untrusted CA.
+	add(w.Sign(&chainpb.TxBody{Msg: &chainpb.TxBody_Propose{Propose: &chainpb.Propose{Action: &chainpb.GovAction{
+		Action: &chainpb.GovAction_AddAnchor{AddAnchor: &chainpb.TrustAnchor{Kind: "auth", Certificate: w.OtherCA.CertDER}}}}}}, fixture.Operator, ""))
+	add(w.AttestTx(fixture.Attest{Holder: fixture.Stranger, Sequence: 1}))
+	allow := proto.Clone(w.AppState.Chain().Params).(*chainpb.Params)
+	allow.AllowSigningCertificates = true
+	add(w.Sign(&chainpb.TxBody{Msg: &chainpb.TxBody_Propose{Propose: &chainpb.Propose{Action: &chainpb.GovAction{
+		Action: &chainpb.GovAction_SetParams{SetParams: allow}}}}}, fixture.Operator, ""))
+	add(w.AttestTx(fixture.Attest{Holder: fixture.Signing, Sequence: 1}))
+	add(w.Sign(&chainpb.TxBody{Msg: &chainpb.TxBody_Vote{Vote: &chainpb.Vote{ProposalId: 1}}}, "nobody", ""))
+	add(w.AttestTx(fixture.Attest{Holder: fixture.Stranger}))
 	out = append(out, []byte{}, []byte("junk"), []byte{0x0a, 0x02, 0x52, 0x00})
 	return out
 }
@@ -159,8 +176,21 @@ func FuzzProcessProposal(f *testing.F) {
 		if res.Status == abci.ResponseProcessProposal_ACCEPT {
 			seen := map[string]bool{}
 			for i, raw := range txs {
-				if _, err := chain.DecodeTx(raw, fixture.ChainID); err != nil {
+				tx, err := chain.DecodeTx(raw, fixture.ChainID)
+				if err != nil {
 					t.Fatalf("accepted a proposal whose tx %d does not decode: %v", i, err)
+				}
+				// Whatever governance came before, a subject's signature
+				// verifies with its certificate's own key.
+				if der := chain.SubjectCertificate(tx); der != nil {
+					c, err := x509.ParseCertificate(der)
+					pub, ok := (*rsa.PublicKey)(nil), false
+					if err == nil {
+						pub, ok = c.PublicKey.(*rsa.PublicKey)
+					}
+					if !ok || jpki.VerifySignature(pub, tx.SignBytes, tx.Env.SubjectSignature) != nil {
+						t.Fatalf("accepted a proposal whose tx %d has a subject signature that does not verify", i)
+					}
 				}
 				if seen[string(raw)] {
 					t.Fatalf("accepted a proposal with tx %d twice", i)

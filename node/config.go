@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/idledger/idledger/app"
+	"github.com/idledger/idledger/chain"
 	"github.com/idledger/idledger/internal/atomicfile"
 )
 
@@ -127,6 +128,9 @@ func NewConfig(home string, o ConfigOptions) *cmtcfg.Config {
 	c.P2P.AllowDuplicateIP = true
 	c.FilterPeers = true
 	c.TxIndex.Indexer = "kv"
+	// A transaction over the chain's cap never decodes: the mempool
+	// refuses it before CheckTx, and never holds or gossips it.
+	c.Mempool.MaxTxBytes = chain.MaxTxSize
 	if o.PrometheusAddr != "" {
 		c.Instrumentation.Prometheus = true
 		c.Instrumentation.PrometheusListenAddr = o.PrometheusAddr
@@ -254,6 +258,11 @@ func LoadConfig(home string) (*cmtcfg.Config, error) {
 		return nil, fmt.Errorf("node: decoding %s: %w", path, err)
 	}
 	c.SetRoot(home)
+	// A home written before the cap was set holds CometBFT's 1 MB: a
+	// bigger transaction than the chain's cap can never be valid.
+	if c.Mempool.MaxTxBytes > chain.MaxTxSize {
+		c.Mempool.MaxTxBytes = chain.MaxTxSize
+	}
 	if err := c.ValidateBasic(); err != nil {
 		return nil, fmt.Errorf("node: %s: %w", path, err)
 	}

@@ -67,8 +67,8 @@ func TestInitHome(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(c.RPC.ListenAddress, "tcp://127.0.0.1:") || !strings.HasPrefix(c.P2P.ListenAddress, "tcp://127.0.0.1:") ||
-		!c.FilterPeers || c.TxIndex.Indexer != "kv" || c.Consensus.TimeoutCommit != 250*time.Millisecond {
-		t.Errorf("config: rpc %s p2p %s filter %v indexer %s commit %s", c.RPC.ListenAddress, c.P2P.ListenAddress, c.FilterPeers, c.TxIndex.Indexer, c.Consensus.TimeoutCommit)
+		!c.FilterPeers || c.TxIndex.Indexer != "kv" || c.Consensus.TimeoutCommit != 250*time.Millisecond || c.Mempool.MaxTxBytes != chain.MaxTxSize {
+		t.Errorf("config: rpc %s p2p %s filter %v indexer %s commit %s mempool max_tx_bytes %d", c.RPC.ListenAddress, c.P2P.ListenAddress, c.FilterPeers, c.TxIndex.Indexer, c.Consensus.TimeoutCommit, c.Mempool.MaxTxBytes)
 	}
 
 	// A second init into the same home is refused and changes nothing.
