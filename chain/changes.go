@@ -2,10 +2,10 @@ package chain
 
 import (
 	"bytes"
+	"crypto/x509"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"crypto/x509"
 	"slices"
 
 	"github.com/idledger/idledger/chain/chainpb"
