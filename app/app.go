@@ -237,7 +237,8 @@ func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.Respon
 		}
 		if err == nil {
 			h, t := chain.LastBlock(a.check)
-			_, err = a.machine.Deliver(a.check, chain.Env{ChainID: a.chainID, Height: h + 1, Time: t}, tx)
+			// A tracker of its own: refuses a transaction too big for any block.
+			_, err = chain.TrackChanges(a.check).Deliver(a.machine, chain.Env{ChainID: a.chainID, Height: h + 1, Time: t}, tx)
 		}
 		a.mu.Unlock()
 	}
@@ -314,13 +315,13 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 	return res, nil
 }
 
-func (a *App) deliver(store chain.Store, env chain.Env, raw []byte, tx *chain.Tx, err error) *abci.ExecTxResult {
+func (a *App) deliver(store *chain.ChangeTracker, env chain.Env, raw []byte, tx *chain.Tx, err error) *abci.ExecTxResult {
 	stop := a.metrics.timeTx()
 	defer stop()
 	h := sha256.Sum256(raw)
 	var out *chain.Result
 	if err == nil {
-		out, err = a.machine.Deliver(store, env, tx)
+		out, err = store.Deliver(a.machine, env, tx) // holds the block to its change-list limits
 	}
 	a.txs.Delete(h)
 	if err != nil {

@@ -267,6 +267,7 @@ func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposa
 		base = nil
 	}
 	pc := newProposalCheck(a.machine, base, req.Time.Unix())
+	budget := chain.NewChangeBudget() // what the block's feed update can carry
 	var (
 		out     [][]byte
 		size    int64
@@ -277,10 +278,15 @@ func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposa
 		if size+int64(len(tx.Raw)) > req.MaxTxBytes {
 			return false
 		}
+		cost := chain.StatusChangeCost(base, tx)
+		if !budget.Fits(cost) {
+			return false // waits for the next block (chain.CodeBlockChangesFull)
+		}
 		if pc.admit(tx) != nil {
 			// Expired certificates too: refused in FinalizeBlock anyway.
 			return false
 		}
+		budget.Add(cost)
 		out = append(out, tx.Raw)
 		size += int64(len(tx.Raw))
 		return true

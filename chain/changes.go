@@ -2,10 +2,14 @@ package chain
 
 import (
 	"bytes"
+	"crypto/x509"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
+
+	"github.com/idledger/idledger/chain/chainpb"
+	"github.com/idledger/idledger/jpki"
 )
 
 // prefixChanges is the one key that holds the status keys the last block
@@ -139,31 +143,179 @@ func uvarintLen(v uint64) int {
 	return n
 }
 
+// Limits of the write side: what one block may change. They keep every
+// block's feed update inside the read side's limits (feed.MaxUpdateSize,
+// 8 MiB, for the update; feed.MaxEntryValue, 64 KiB, for its change-list
+// entry), so every publisher can encode every block and every verifier can
+// pass it. The arithmetic (docs/verifier.md, "What one block may change"):
+// an update carries one entry per changed key: key, value and IAVL proof.
+// A proof is its leaf (~80 bytes plus the key) and one inner node (~50
+// bytes) per tree level; 40 levels (an AVL tree of 10^7 keys is at most 34
+// deep, of 10^8 at most 38) stay under EntryProofAllowance. A block is
+// charged, per changed status key, EntryProofAllowance plus twice the key
+// (entry and leaf) plus its value as the block leaves it, and the charges
+// may add up to MaxBlockUpdateBytes, 7 MiB; the remaining 1 MiB holds the
+// signed header, commit and validator set (about 35 KiB for 150
+// validators), the change list (at most MaxBlockChangesBytes) and the
+// anchor set with its proof (at most 64 KiB plus a proof; not charged).
+const (
+	// MaxBlockStatusChanges bounds the distinct status keys one block writes.
+	MaxBlockStatusChanges = 2_500
+	// MaxBlockChangesBytes bounds the encoded change list of one block
+	// (under feed.MaxEntryValue, 64 KiB, with room for the entry's framing);
+	// with 33-36-byte keys it allows about 1,700 keys.
+	MaxBlockChangesBytes = 60 << 10
+	// MaxBlockUpdateBytes bounds the sum of the block's entry charges.
+	MaxBlockUpdateBytes = 7 << 20
+	// EntryProofAllowance is what an entry's proof and framing are charged.
+	EntryProofAllowance = 2_300
+)
+
+// entryCharge is what the update's entry for key, with a value of
+// valueLen bytes, is charged; the anchor set is in the reserve.
+func entryCharge(key []byte, valueLen int) int {
+	if len(key) == 1 && key[0] == prefixAnchors {
+		return 0
+	}
+	return EntryProofAllowance + 2*len(key) + valueLen
+}
+
 // ChangeTracker is a Store that records the status keys written through it
 // (see IsStatusKey). Wrap the block's store with it for the whole block and
-// call Commit once at its end.
+// call Commit once at its end. Run the block's transactions through Deliver
+// to hold the block to MaxBlockStatusChanges, MaxBlockChangesBytes and
+// MaxBlockUpdateBytes.
 type ChangeTracker struct {
 	Store
 	keys [][]byte
+
+	// The block's distinct status keys with each one's entry charge, the
+	// size of their encoded change list and the charges' sum (lookups
+	// only: nothing iterates seen).
+	seen        map[string]int
+	listBytes   int
+	updateBytes int
+
+	// Within Deliver: the undo log of the transaction's writes, and the
+	// status keys it wrote with their charges before it (-1: new).
+	inTx       bool
+	undo       []undoWrite
+	touched    []string
+	prev       []int
+	touchedSet map[string]bool
+}
+
+type undoWrite struct {
+	key, old []byte
+	existed  bool
 }
 
 // TrackChanges wraps st.
-func TrackChanges(st Store) *ChangeTracker { return &ChangeTracker{Store: st} }
+func TrackChanges(st Store) *ChangeTracker {
+	return &ChangeTracker{Store: st, seen: map[string]int{}, listBytes: changesHeaderBytes}
+}
+
+// changesHeaderBytes bounds the encoded change list's version, height and
+// count.
+const changesHeaderBytes = 1 + 2*binary.MaxVarintLen64
 
 func (t *ChangeTracker) Set(key, value []byte) {
-	t.note(key)
+	t.before(key)
 	t.Store.Set(key, value)
+	t.after(key, len(value))
 }
 
 func (t *ChangeTracker) Delete(key []byte) {
-	t.note(key)
+	t.before(key)
 	t.Store.Delete(key)
+	t.after(key, 0)
 }
 
-func (t *ChangeTracker) note(key []byte) {
-	if IsStatusKey(key) {
-		t.keys = append(t.keys, bytes.Clone(key))
+func (t *ChangeTracker) before(key []byte) {
+	if !t.inTx {
+		return
 	}
+	old := t.Store.Get(key)
+	t.undo = append(t.undo, undoWrite{key: bytes.Clone(key), old: bytes.Clone(old), existed: old != nil})
+}
+
+// after charges key's entry at its new value's size.
+func (t *ChangeTracker) after(key []byte, valueLen int) {
+	if !IsStatusKey(key) {
+		return
+	}
+	t.keys = append(t.keys, bytes.Clone(key))
+	k := string(key)
+	was, ok := t.seen[k]
+	if !ok {
+		was = -1
+		t.listBytes += uvarintLen(uint64(len(key))) + len(key)
+	}
+	if t.inTx && !t.touchedSet[k] {
+		t.touchedSet[k] = true
+		t.touched, t.prev = append(t.touched, k), append(t.prev, was)
+	}
+	charge := entryCharge(key, valueLen)
+	t.updateBytes += charge - max(was, 0)
+	t.seen[k] = charge
+}
+
+func (t *ChangeTracker) full() bool {
+	return len(t.seen) > MaxBlockStatusChanges || t.listBytes > MaxBlockChangesBytes || t.updateBytes > MaxBlockUpdateBytes
+}
+
+// Deliver runs tx through m on the tracked store, like m.Deliver, and
+// refuses it with CodeBlockChangesFull, having written nothing, when it
+// would take the block past MaxBlockStatusChanges status keys,
+// MaxBlockChangesBytes of change list or MaxBlockUpdateBytes of entry
+// charges. The refusal depends only on the block's earlier transactions,
+// so every node decides it alike; a proposer leaves such a transaction for
+// a later block (see StatusChangeCost), and a tracker per transaction, as
+// CheckTx uses, refuses one that cannot fit even an empty block.
+func (t *ChangeTracker) Deliver(m *Machine, env Env, tx *Tx) (*Result, error) {
+	mark, keys0, list0, update0 := len(t.keys), len(t.seen), t.listBytes, t.updateBytes
+	t.inTx, t.undo, t.touched, t.prev, t.touchedSet = true, t.undo[:0], t.touched[:0], t.prev[:0], map[string]bool{}
+	res, err := m.Deliver(t, env, tx)
+	t.inTx = false
+	if err == nil && t.full() {
+		n, size, update := len(t.seen)-keys0, t.listBytes-list0, t.updateBytes-update0
+		err = refuse(CodeBlockChangesFull,
+			"the transaction changes %d more status records (%d bytes of change list, %d of feed update); the block has %d records, %d bytes of change list and %d of feed update, of its limits %d, %d and %d: it waits for a later block",
+			n, size, update, keys0, list0, update0, MaxBlockStatusChanges, MaxBlockChangesBytes, MaxBlockUpdateBytes)
+		if keys0 == 0 {
+			err = refuse(CodeBlockChangesFull,
+				"the transaction changes %d status records (%d bytes of change list, %d of feed update), over one block's limits of %d, %d and %d: split it",
+				n, size, update, MaxBlockStatusChanges, MaxBlockChangesBytes, MaxBlockUpdateBytes)
+		}
+	}
+	if err != nil {
+		t.rollback(mark, list0, update0)
+		return nil, err
+	}
+	return res, nil
+}
+
+// rollback undoes the current transaction's writes, newest first, and its
+// charges.
+func (t *ChangeTracker) rollback(mark, listBytes, updateBytes int) {
+	for i := len(t.undo) - 1; i >= 0; i-- {
+		u := t.undo[i]
+		if u.existed {
+			t.Store.Set(u.key, u.old)
+		} else {
+			t.Store.Delete(u.key)
+		}
+	}
+	for i, k := range t.touched {
+		if t.prev[i] < 0 {
+			delete(t.seen, k)
+		} else {
+			t.seen[k] = t.prev[i]
+		}
+	}
+	t.keys = t.keys[:mark]
+	t.listBytes, t.updateBytes = listBytes, updateBytes
+	t.undo, t.touched, t.prev = t.undo[:0], t.touched[:0], t.prev[:0]
 }
 
 // Changed returns the status keys written so far, sorted and distinct.
@@ -181,6 +333,7 @@ func (t *ChangeTracker) Commit(height int64) [][]byte {
 	keys := t.Changed()
 	t.Store.Set(ChangesKey(), EncodeChanges(height, keys))
 	t.keys = nil
+	t.seen, t.listBytes, t.updateBytes = map[string]int{}, changesHeaderBytes, 0
 	return keys
 }
 
@@ -191,4 +344,130 @@ func Changes(st Store) (*BlockChanges, error) {
 		return nil, nil
 	}
 	return DecodeChanges(b)
+}
+
+// ChangeCost is at least what a transaction adds to its block's change
+// list (status keys and their encoded bytes) and to its entry charges.
+type ChangeCost struct{ Keys, Bytes, Update int }
+
+// Upper bounds of what one write adds to a status record's value.
+const (
+	// maxMemberIDLen is a member ID's longest (validate.go), or the
+	// string "subject".
+	maxMemberIDLen = 32
+	// maxRevocationBytes bounds an encoded Revocation (a subject's, or an
+	// attestation's).
+	maxRevocationBytes = 3 + MaxReasonLen + 2*11 + 2 + maxMemberIDLen + 8
+	// maxStatusEntryBytes bounds an encoded StatusEntry, revocation
+	// included.
+	maxStatusEntryBytes = 3 + 2 + AttestationIDLen + 2 + maxMemberIDLen + 2 + 32 + 2*11 + maxRevocationBytes + 8
+	// maxSubjectRevocationBytes bounds an encoded SubjectRevocation.
+	maxSubjectRevocationBytes = 2 + 32 + maxRevocationBytes
+)
+
+// StatusChangeCost bounds from above what tx can add to its block's change
+// list and entry charges when the state before the block was base (the
+// committed state; nil before the first block), without running it: an
+// Attest one ClaimStatus (one entry more, and room for a subject
+// revocation), a RevokeAttestation one (a revocation more), a
+// RevokeSubjects a SubjectRevocation and every committed ClaimStatus of
+// each commitment not revoked in base (a claim attested earlier in the
+// block is charged to its Attest), a proposal or a vote the anchor set
+// (the one status key governance writes; its entry is in the reserve).
+// Summed over a block's transactions it is at least what the block's
+// ChangeTracker charges, so a proposer that keeps the sum within the
+// limits never proposes a transaction that FinalizeBlock refuses with
+// CodeBlockChangesFull.
+func StatusChangeCost(base Store, tx *Tx) ChangeCost {
+	var c ChangeCost
+	add := func(key []byte, valueLen int) {
+		c.Keys++
+		c.Bytes += uvarintLen(uint64(len(key))) + len(key)
+		c.Update += entryCharge(key, valueLen)
+	}
+	get := func(key []byte) []byte {
+		if base == nil {
+			return nil
+		}
+		return base.Get(key)
+	}
+	switch msg := tx.Body.Msg.(type) {
+	case *chainpb.TxBody_Attest:
+		a := msg.Attest
+		key := ClaimKey(make([]byte, 32), a.ClaimType)
+		maxValue := 64 + len(a.ClaimType) + maxRevocationBytes + maxStatusEntryBytes*int(GetParamsOrDefault(base).MaxAttestationsPerClaim)
+		if cert, err := x509.ParseCertificate(a.AuthCertificate); err == nil {
+			subject := jpki.Commitment(cert.RawIssuer, cert.SerialNumber)
+			key = ClaimKey(subject[:], a.ClaimType)
+			maxValue = min(maxValue, len(get(key))+maxStatusEntryBytes+maxRevocationBytes)
+		}
+		add(key, maxValue)
+	case *chainpb.TxBody_RevokeAttestation:
+		if att := GetAttestationOr(base, msg.RevokeAttestation.AttestationId); att != nil {
+			key := ClaimKey(att.Subject, att.ClaimType)
+			add(key, len(get(key))+maxRevocationBytes)
+		} else { // attested in this block: its Attest is charged for the rest
+			add(ClaimKey(make([]byte, 32), string(make([]byte, MaxClaimTypeLen))), 0)
+			c.Update += maxRevocationBytes
+		}
+	case *chainpb.TxBody_RevokeSubjects:
+		for _, s := range msg.RevokeSubjects.Commitments {
+			if base != nil && GetSubjectRevocation(base, s) != nil {
+				continue
+			}
+			add(SubjectRevocationKey(s), maxSubjectRevocationBytes)
+			if base == nil {
+				continue
+			}
+			p := SubjectClaimsPrefix(s)
+			base.Iterate(p, PrefixEnd(p), func(k, v []byte) bool {
+				add(k, len(v)+maxRevocationBytes)
+				return true
+			})
+		}
+	case *chainpb.TxBody_Propose, *chainpb.TxBody_Vote:
+		add(AnchorsKey(), 0)
+	}
+	return c
+}
+
+// GetParamsOrDefault is base's parameters, or the defaults' bounds when
+// there is no state yet.
+func GetParamsOrDefault(base Store) *chainpb.Params {
+	if base != nil {
+		if p := GetParams(base); p != nil && p.MaxAttestationsPerClaim > 0 {
+			return p
+		}
+	}
+	return &chainpb.Params{MaxAttestationsPerClaim: 64}
+}
+
+// GetAttestationOr is GetAttestation, nil without a state.
+func GetAttestationOr(base Store, id []byte) *chainpb.Attestation {
+	if base == nil {
+		return nil
+	}
+	return GetAttestation(base, id)
+}
+
+// ChangeBudget is what is left of a block's change-list limits while a
+// proposer fills it.
+type ChangeBudget struct{ used ChangeCost }
+
+// NewChangeBudget is an empty block's.
+func NewChangeBudget() *ChangeBudget {
+	return &ChangeBudget{used: ChangeCost{Bytes: changesHeaderBytes}}
+}
+
+// Fits says whether c fits in what is left.
+func (b *ChangeBudget) Fits(c ChangeCost) bool {
+	return b.used.Keys+c.Keys <= MaxBlockStatusChanges && b.used.Bytes+c.Bytes <= MaxBlockChangesBytes &&
+		b.used.Update+c.Update <= MaxBlockUpdateBytes
+}
+
+// Add charges c.
+func (b *ChangeBudget) Add(c ChangeCost) {
+	b.used.Keys += c.Keys
+	b.used.Bytes += c.Bytes
+	b.used.Update += c.Update
 }

@@ -57,6 +57,12 @@ const (
 	CodeProposalClosed  Code = 61
 	CodeAlreadyVoted    Code = 62
 	CodeInvalidAction   Code = 63
+
+	// Block capacity (chain/changes.go): the block already changes as many
+	// status records as its feed update can carry. Only a block's
+	// transactions get it; a proposer leaves the transaction for the next
+	// block, and CheckTx gives it to one too big for any block.
+	CodeBlockChangesFull Code = 95
 )
 
 // TxError is a refused transaction: a code and a plain message. Every refusal

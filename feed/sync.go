@@ -69,6 +69,17 @@ const (
 	// updates, which sync answers are served from.
 	CacheBytes   = 64 << 20
 	CacheUpdates = 2000
+	// BuildRate and BuildBurst bound the updates a sync server builds for
+	// one peer (heights its cache lacks: each build is a query per record,
+	// under the app's lock): BuildBurst at once (a verifier catching up
+	// gets a full answer), then BuildRate a second. GlobalBuildRate and
+	// GlobalBuildBurst bound them for all peers together, so that peer IDs,
+	// which cost nothing, do not add up to a node kept busy. Over either,
+	// the answer stops at the last cached height and says to retry.
+	BuildRate        = 2
+	BuildBurst       = 100
+	GlobalBuildRate  = 10
+	GlobalBuildBurst = 300
 )
 
 // syncServer answers sync requests from the publisher's cache of the
@@ -81,6 +92,8 @@ type syncServer struct {
 	rpc     RPC
 	cache   *updateCache
 	limiter *peerLimiter
+	builds  *peerLimiter // per peer; the "" bucket is everyone's
+	global  *peerLimiter
 	slots   chan struct{}
 	build   chan struct{}
 	log     func(msg string, kv ...any)
@@ -89,6 +102,7 @@ type syncServer struct {
 func newSyncServer(chainID string, rpc RPC, cache *updateCache, log func(msg string, kv ...any)) *syncServer {
 	return &syncServer{
 		chainID: chainID, rpc: rpc, cache: cache, limiter: newPeerLimiter(SyncRate, SyncBurst),
+		builds: newPeerLimiter(BuildRate, BuildBurst), global: newPeerLimiter(GlobalBuildRate, GlobalBuildBurst),
 		slots: make(chan struct{}, MaxSyncStreams), build: make(chan struct{}, 1), log: log,
 	}
 }
@@ -147,7 +161,7 @@ func (sv *syncServer) answer(ctx context.Context, s network.Stream) *feedpb.Feed
 	for h := req.From; h <= to; h++ {
 		x := sv.cache.get(h)
 		if x == nil {
-			if x, err = sv.buildMissing(ctx, h); err != nil {
+			if x, err = sv.buildMissing(ctx, s.Conn().RemotePeer(), h); err != nil {
 				if len(resp.Updates) == 0 {
 					resp.Error = err.Error()
 				}
@@ -166,12 +180,19 @@ func (sv *syncServer) answer(ctx context.Context, s network.Stream) *feedpb.Feed
 	return resp
 }
 
-func (sv *syncServer) buildMissing(ctx context.Context, h int64) (*built, error) {
+func (sv *syncServer) buildMissing(ctx context.Context, p peer.ID, h int64) (*built, error) {
 	select {
 	case sv.build <- struct{}{}:
 		defer func() { <-sv.build }()
 	default:
 		return nil, fmt.Errorf("height %d is not cached and the node is busy: retry", h)
+	}
+	now := time.Now()
+	if !sv.builds.allow(p, now) {
+		return nil, fmt.Errorf("height %d is not cached and this peer's build budget is spent: retry later or ask another publisher", h)
+	}
+	if !sv.global.allow("", now) {
+		return nil, fmt.Errorf("height %d is not cached and the node's build budget is spent: retry later or ask another publisher", h)
 	}
 	x, err := NewBuilder(sv.rpc, sv.chainID).build(ctx, h)
 	if err != nil {

@@ -75,9 +75,9 @@ func TestFloodJunkAndOversizedMessages(t *testing.T) {
 
 	t0 := time.Now()
 	// Forgeries: a real update re-labelled as the coming blocks, padded to
-	// just under the gossip limit; they decode, so a verifier can only hold
-	// them for their turn, within its bound (and refuses each when its turn
-	// comes).
+	// just under the gossip limit; they decode, but their commits do not
+	// verify, so the verifier refuses them at once rather than holding them
+	// for their turn (where they would crowd out the real blocks).
 	real := toProto(t, build(t, w, 3))
 	forge := func(height int64) []byte {
 		m := proto.Clone(real).(*feedpb.FeedUpdate)
@@ -111,9 +111,8 @@ func TestFloodJunkAndOversizedMessages(t *testing.T) {
 	next := v.Height() + 2
 	// Paced, so that each message travels in an RPC of its own (gossipsub
 	// drops a whole RPC over the size limit).
-	// Forgeries first (they look like the coming blocks, so they are held,
-	// not punished, until their turn), then junk and oversized messages
-	// (which get the attacker banned).
+	// Forgeries first (they look like the coming blocks), then junk and
+	// oversized messages; each gets the attacker scored down and banned.
 	for i := 0; i < 60; i++ {
 		_ = topic.Publish(ctx, forge(next+int64(i)))
 		time.Sleep(10 * time.Millisecond)
@@ -179,13 +178,13 @@ func TestFloodJunkAndOversizedMessages(t *testing.T) {
 	if peak > maxPending || v.PendingBytes() > maxPending {
 		t.Errorf("pending buffer peaked at %d bytes, over its bound of %d", peak, maxPending)
 	}
-	if peak < maxPending/2 {
-		t.Errorf("pending buffer peaked at %d bytes: the flood did not reach it (bound %d)", peak, maxPending)
+	if peak >= 200<<10 {
+		t.Errorf("pending buffer peaked at %d bytes: forgeries were held (a forgery is over 240 KiB)", peak)
 	}
 
 	t.Logf("sync burst: %s (%d answered, %d refused)", time.Since(t0), answered, refusedOrBad)
-	// The junk (and the forgeries refused as their heights came) scored
-	// the attacker down and got it banned.
+	// The forgeries and the junk scored the attacker down and got it
+	// banned.
 	punished := func() bool { return v.GossipScore(ah.ID()) < 0 && slices.Contains(v.Banned(), ah.ID()) }
 	for deadline := time.Now().Add(30 * time.Second); !punished() && time.Now().Before(deadline); {
 		time.Sleep(100 * time.Millisecond)

@@ -420,7 +420,14 @@ func (v *Verifier) validate(_ context.Context, from peer.ID, m *pubsub.Message) 
 	case u.Height > st.Height()+MaxPending:
 		return pubsub.ValidationIgnore // too far ahead to be worth holding
 	case u.Height > st.Height()+1:
-		v.keepPending(u)
+		// Held only once it verifies as far as it can (verifyAhead): a
+		// forgery cannot take the height's place from the real block.
+		err := v.keepPending(u)
+		if errors.Is(err, ErrRefused) && !errors.Is(err, errAtThisClock) {
+			v.log.Error("verifier: rejected a gossiped update for a later height", "height", u.Height, "from", from, "err", err)
+			go v.strike(from, err, true)
+			return pubsub.ValidationReject
+		}
 		return pubsub.ValidationIgnore
 	}
 	_, _, err = VerifyUpdate(st, u, v.o.Params, v.o.Now())
@@ -444,16 +451,40 @@ func (v *Verifier) validate(_ context.Context, from peer.ID, m *pubsub.Message) 
 }
 
 // keepPending holds an update that is ahead of the verified height, within
-// the buffer's bounds; over them it is dropped (fetched later over sync).
-func (v *Verifier) keepPending(u *feed.Update) bool {
+// the buffer's bounds, once verifyAhead passes it; over the bounds it is
+// dropped (fetched later over sync). Only verified updates are held, so an
+// update that takes a height's place is that height's block: one per height
+// is enough, and well-formed forgeries (free to make) cannot crowd the real
+// blocks out. It returns why an update was not held (nil when held or
+// already held).
+func (v *Verifier) keepPending(u *feed.Update) error {
+	v.mu.Lock()
+	st := v.state
+	_, dup := v.pending[u.Height]
+	v.mu.Unlock()
+	if st == nil {
+		return errors.New("verifier: no verified state yet")
+	}
+	if dup {
+		return nil
+	}
+	if _, _, err := verifyAhead(st, u, v.o.Params, v.o.Now()); err != nil {
+		return err
+	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if _, dup := v.pending[u.Height]; dup || len(v.pending) >= MaxPending || v.pendingBytes+len(u.Raw) > v.o.MaxPendingBytes {
-		return false
+	if _, dup := v.pending[u.Height]; dup {
+		return nil
+	}
+	if u.Height <= v.state.Height() {
+		return ErrStale
+	}
+	if len(v.pending) >= MaxPending || v.pendingBytes+len(u.Raw) > v.o.MaxPendingBytes {
+		return errors.New("verifier: the pending buffer is full")
 	}
 	v.pending[u.Height] = u
 	v.pendingBytes += len(u.Raw)
-	return true
+	return nil
 }
 
 // PendingBytes is the encoded size of the updates held for later heights
@@ -472,7 +503,7 @@ func (v *Verifier) handle(ctx context.Context, u *feed.Update, source string) {
 	case err == nil:
 		v.drainPending(source)
 	case errors.Is(err, ErrGap):
-		v.keepPending(u)
+		_ = v.keepPending(u)
 		v.catchUp(ctx)
 	case errors.Is(err, ErrNeedValidators), errors.Is(err, ErrIncomplete):
 		v.catchUp(ctx)

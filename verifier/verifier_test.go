@@ -5,9 +5,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
+	rpcclient "github.com/cometbft/cometbft/rpc/client"
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 	"google.golang.org/protobuf/proto"
 
@@ -229,7 +231,19 @@ func refusals(t *testing.T, w *world, alice *testca.Holder) {
 	if _, _, err := verifier.VerifyUpdate(trusted, u, p, now); err != nil {
 		t.Fatalf("genuine update refused: %v", err)
 	}
+	// An absence proof of a made-up key, free from any node: a valid
+	// entry the block did not change.
+	fake := chain.ClaimKey(bytes.Repeat([]byte{0xee}, 32), "made-up")
+	q, err := w.rpc.ABCIQueryWithOptions(ctx, chain.PathKey, fake, rpcclient.ABCIQueryOptions{Height: u.Height - 1, Prove: true})
+	if err != nil || q.Response.ProofOps == nil || len(q.Response.ProofOps.Ops) != 1 {
+		t.Fatalf("absence proof: %v %+v", err, q)
+	}
+	pad := &feedpb.FeedEntry{Key: fake, Proof: q.Response.ProofOps.Ops[0].Data}
 	for name, tamper := range map[string]func(*feedpb.FeedUpdate){
+		"padded with a key the block did not change": func(m *feedpb.FeedUpdate) {
+			m.Entries = append(m.Entries, pad)
+			slices.SortFunc(m.Entries, func(a, b *feedpb.FeedEntry) int { return bytes.Compare(a.Key, b.Key) })
+		},
 		"tampered value": func(m *feedpb.FeedUpdate) {
 			for _, e := range m.Entries {
 				if e.Key[0] == chain.ClaimKey(nil, "")[0] {

@@ -129,6 +129,29 @@ func VerifyUpdate(trusted *LightState, u *feed.Update, p Params, now time.Time) 
 	case u.Height > trusted.Height()+1:
 		return nil, nil, fmt.Errorf("%w: have %d, got %d", ErrGap, trusted.Height(), u.Height)
 	}
+	return verifyFrom(trusted, u, p, now)
+}
+
+// verifyAhead verifies an update for a height past the next one as far as
+// it can before its turn: light.Verify's non-adjacent check (at least the
+// trust level of the trusted validators and two thirds of its own signed
+// it), its entries against its app hash and its completeness. What passes
+// is the chain's block (unless a third of the trusted validators lie);
+// only the adjacency to the heights in between is left for its turn. A
+// forged or tampered update fails with ErrRefused, one whose validator set
+// changed and is not carried with ErrNeedValidators.
+func verifyAhead(trusted *LightState, u *feed.Update, p Params, now time.Time) (*LightState, []*feedpb.StoredClaim, error) {
+	if u.ChainID != trusted.Header.ChainID || u.Header.ChainID != trusted.Header.ChainID {
+		return nil, nil, refused("update for chain %q, this verifier follows %q", u.ChainID, trusted.Header.ChainID)
+	}
+	if u.Height <= trusted.Height()+1 {
+		return nil, nil, fmt.Errorf("verifier: update %d is not ahead of %d", u.Height, trusted.Height()+1)
+	}
+	return verifyFrom(trusted, u, p, now)
+}
+
+// verifyFrom is VerifyUpdate and verifyAhead after their height checks.
+func verifyFrom(trusted *LightState, u *feed.Update, p Params, now time.Time) (*LightState, []*feedpb.StoredClaim, error) {
 	vals := u.Validators
 	if vals == nil {
 		if !bytes.Equal(trusted.Validators.Hash(), u.Header.ValidatorsHash) {
@@ -182,9 +205,19 @@ func checkComplete(u *feed.Update, claims []*feedpb.StoredClaim) error {
 	if changes.Height != u.Height-1 {
 		return refused("height %d: proven change list is block %d's, not %d's", u.Height, changes.Height, u.Height-1)
 	}
+	listed := make(map[string]bool, len(changes.Keys))
 	for _, k := range changes.Keys {
 		if !have[string(k)] {
 			return fmt.Errorf("%w: update %d lacks record %x that block %d changed", ErrIncomplete, u.Height, k, u.Height-1)
+		}
+		listed[string(k)] = true
+	}
+	// Nothing else: a peer that pads an update with proofs of keys the
+	// block did not change (absence proofs are free from any node) would
+	// make this verifier store them. Honest publishers never send one.
+	for _, c := range claims {
+		if !listed[string(c.Key)] && !bytes.Equal(c.Key, chain.ChangesKey()) && !bytes.Equal(c.Key, chain.AnchorsKey()) {
+			return refused("height %d: entry %x is not in block %d's change list", u.Height, c.Key, u.Height-1)
 		}
 	}
 	return nil
