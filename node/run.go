@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	dbm "github.com/cometbft/cometbft-db"
@@ -229,18 +230,60 @@ type dbTracker struct {
 }
 
 func (t *dbTracker) provider(ctx *cmtcfg.DBContext) (dbm.DB, error) {
-	db, err := cmtcfg.DefaultDBProvider(ctx)
+	raw, err := cmtcfg.DefaultDBProvider(ctx)
 	if err != nil {
 		return nil, err
 	}
+	db := &closableDB{DB: raw}
 	t.mu.Lock()
 	t.dbs = append(t.dbs, db)
 	t.mu.Unlock()
 	return db, nil
 }
 
-// closeAll closes every database; closing one CometBFT already closed is a
-// harmless error.
+// closableDB reads as empty once closed. CometBFT v0.40 closes its block
+// store in Node.OnStop while per-peer consensus goroutines
+// (queryMaj23Routine) may still be between their "still running?" check and
+// a read; its BlockStore panics on any read error ("leveldb: closed"),
+// which takes the whole process down at shutdown. A read after Close
+// answers "not found" instead, which those goroutines already handle (a
+// nil commit is skipped) before they see the reactor stopped.
+type closableDB struct {
+	dbm.DB
+	closed atomic.Bool
+}
+
+func (d *closableDB) Get(key []byte) ([]byte, error) {
+	if d.closed.Load() {
+		return nil, nil
+	}
+	v, err := d.DB.Get(key)
+	if err != nil && d.closed.Load() {
+		return nil, nil
+	}
+	return v, err
+}
+
+func (d *closableDB) Has(key []byte) (bool, error) {
+	if d.closed.Load() {
+		return false, nil
+	}
+	ok, err := d.DB.Has(key)
+	if err != nil && d.closed.Load() {
+		return false, nil
+	}
+	return ok, err
+}
+
+func (d *closableDB) Close() error {
+	if d.closed.Swap(true) {
+		return nil
+	}
+	return d.DB.Close()
+}
+
+// closeAll closes every database (those CometBFT closed already are
+// skipped).
 func (t *dbTracker) closeAll() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
