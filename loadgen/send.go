@@ -13,10 +13,10 @@ import (
 	"time"
 )
 
-// MaxBatch bounds the transactions of one JSON-RPC batch (CometBFT's RPC
-// takes bodies up to 1 MB by default; 100 Attest transactions are about
-// 180 KB in base64).
-const MaxBatch = 100
+// MaxBatch bounds the transactions of one JSON-RPC batch: CometBFT's RPC
+// refuses a batch of more than rpc.max_request_batch_size calls (default
+// 10) as a whole.
+const MaxBatch = 10
 
 // sender sends one lane's transactions (t, t+n, t+2n, ...) in order:
 // transaction k is due at start + k/rate, and every due transaction goes
