@@ -40,10 +40,10 @@ func TestRecheckRefusesWhatABlockTakesAway(t *testing.T) {
 	}
 
 	cases := []struct {
-		name  string
+		name   string
 		break_ func(st chain.Store)
-		e     chain.Env
-		want  chain.Code
+		e      chain.Env
+		want   chain.Code
 	}{
 		{"member removed", func(st chain.Store) { st.Delete(chain.MemberKey(fixture.Operator)) }, env, chain.CodeUnknownSigner},
 		{"attester role taken away", func(st chain.Store) {

@@ -468,4 +468,3 @@ func (g *guardedApp) Close() error {
 	}
 	return g.closer.Close()
 }
-
