@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/idledger/idledger/chain/chainpb"
-	"github.com/idledger/idledger/client"
 )
 
 // claimTypeView is a registry entry as printed.
@@ -71,10 +70,7 @@ Example:
   idledger query claim-types -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := q.output.check(); err != nil {
-				return err
-			}
-			c, err := client.New(q.node)
+			c, err := q.connect()
 			if err != nil {
 				return err
 			}
