@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/idledger/idledger/cli"
-
-	"github.com/idledger/idledger/node/nodetest"
 )
 
 type claimTypeJSON struct {
@@ -29,13 +27,8 @@ type claimTypeJSON struct {
 // and the type's registry entry under the same proof.
 func TestClaimTypeRegistry(t *testing.T) {
 	t.Parallel()
-	dir := nodetest.TempDir(t)
-	ca, home := filepath.Join(dir, "ca"), filepath.Join(dir, "node")
-	rpcAddr, p2pAddr := nodetest.FreeAddr(t), nodetest.FreeAddr(t)
-	url := "http://" + rpcAddr
-	ok(t, nil, "ca", "init", "--dir", ca)
-	var holder holderJSON
-	ok(t, &holder, "ca", "issue", "--dir", ca, "--name", "h1", "-o", "json")
+	n := newCLINode(t, "registry-test", "h1")
+	dir, ca, home, url, opKey, holder := n.Dir, n.CA, n.Home, n.URL, n.MemberKey, n.Holders["h1"]
 
 	// --claim-types changes init's list (checked on a second home, not started).
 	var initRes struct {
@@ -51,9 +44,6 @@ func TestClaimTypeRegistry(t *testing.T) {
 		t.Errorf("--claim-types kyc,gym: genesis claim types:\n%s", g)
 	}
 
-	ok(t, &initRes, "init", "--home", home, "--chain-id", "registry-test", "--anchor", filepath.Join(ca, "ca.crt"),
-		"--rpc-addr", rpcAddr, "--p2p-addr", p2pAddr, "--fast", "-o", "json")
-	opKey := initRes.MemberKeyFile
 	startNode(t, home, url)
 
 	var cts []claimTypeJSON

@@ -1,13 +1,10 @@
 package cli_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,78 +12,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/idledger/idledger/cli"
-	"github.com/idledger/idledger/internal/testutil"
 	"github.com/idledger/idledger/node/nodetest"
 )
-
-// run runs the idledger command and returns its exit status, stdout and
-// stderr.
-func run(t *testing.T, args ...string) (int, string, string) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	code := cli.Main(context.Background(), args, &out, &errb)
-	return code, out.String(), errb.String()
-}
-
-// ok runs the command, fails the test unless it succeeds, and decodes its
-// JSON output into v (when v is not nil).
-func ok(t *testing.T, v any, args ...string) string {
-	t.Helper()
-	code, out, errs := run(t, args...)
-	if code != cli.ExitOK {
-		t.Fatalf("idledger %s: exit %d\n%s", strings.Join(args, " "), code, errs)
-	}
-	if v != nil {
-		if err := json.Unmarshal([]byte(out), v); err != nil {
-			t.Fatalf("idledger %s: output is not JSON: %v\n%s", strings.Join(args, " "), err, out)
-		}
-	}
-	return out
-}
-
-// refused runs the command and checks it fails with status 1 and a
-// one-line error containing want.
-func refused(t *testing.T, want string, args ...string) {
-	t.Helper()
-	code, out, errs := run(t, args...)
-	if code != cli.ExitFailure || out != "" || strings.Count(errs, "\n") != 1 || !strings.HasPrefix(errs, "idledger: ") || !strings.Contains(errs, want) {
-		t.Errorf("idledger %s: exit %d, stdout %q, stderr %q; want exit 1 and one error line with %q", strings.Join(args, " "), code, out, errs, want)
-	}
-}
-
-// startNode runs "idledger start" until the returned stop function is
-// called, and waits for the node to commit a block.
-func startNode(t *testing.T, home, url string) (stop func()) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	var logs testutil.SyncBuffer
-	done := make(chan int, 1)
-	go func() { done <- cli.Main(ctx, []string{"start", "--home", home}, &logs, &logs) }()
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			cancel()
-			select {
-			case code := <-done:
-				if code != cli.ExitOK {
-					t.Errorf("idledger start: exit %d\n%s", code, logs.TailLines(40))
-				}
-			case <-time.After(30 * time.Second):
-				t.Errorf("idledger start did not stop within 30s")
-			}
-		})
-	}
-	t.Cleanup(stop)
-	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
-	defer wcancel()
-	select {
-	case code := <-done:
-		t.Fatalf("idledger start exited with %d:\n%s", code, logs.TailLines(40))
-	default:
-	}
-	nodetest.WaitHeight(wctx, t, url, 1)
-	return stop
-}
 
 type statusJSON struct {
 	State       string `json:"state"`

@@ -3,8 +3,6 @@ package cli_test
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
@@ -22,12 +20,7 @@ import (
 	"github.com/idledger/idledger/chain/chainpb"
 	"github.com/idledger/idledger/cli"
 	"github.com/idledger/idledger/client"
-	"github.com/idledger/idledger/node/nodetest"
 )
-
-type holderJSON struct {
-	Name, Certificate, Key, Subject, Signer string
-}
 
 type revocationJSON struct {
 	Reason string `json:"reason"`
@@ -44,27 +37,6 @@ type revStatusJSON struct {
 	} `json:"attestation"`
 }
 
-type proposalJSON struct {
-	ID       uint64   `json:"id"`
-	Action   string   `json:"action"`
-	Status   string   `json:"status"`
-	Result   string   `json:"result"`
-	Votes    []string `json:"votes"`
-	TxHeight int64    `json:"tx_height"`
-}
-
-// newMemberKey writes a fresh member key file.
-func newMemberKey(t *testing.T, path string) {
-	t.Helper()
-	_, k, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := client.WriteMemberKey(path, k); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestRevocationAndGovernance runs one node and, through the CLI, adds
 // members by governance, revokes attestations three ways (attester,
 // revoker, subject), revokes subjects from a test-CA CRL with an
@@ -73,24 +45,8 @@ func newMemberKey(t *testing.T, path string) {
 // threshold of two, and that a removed member can no longer attest.
 func TestRevocationAndGovernance(t *testing.T) {
 	t.Parallel()
-	dir := nodetest.TempDir(t)
-	ca, home := filepath.Join(dir, "ca"), filepath.Join(dir, "node")
-	rpcAddr, p2pAddr := nodetest.FreeAddr(t), nodetest.FreeAddr(t)
-	url := "http://" + rpcAddr
-
-	ok(t, nil, "ca", "init", "--dir", ca)
-	holders := map[string]holderJSON{}
-	for _, n := range []string{"h1", "h2", "h3", "c1", "c2", "c3", "c4", "c5", "c6"} {
-		var h holderJSON
-		ok(t, &h, "ca", "issue", "--dir", ca, "--name", n, "-o", "json")
-		holders[n] = h
-	}
-	var initRes struct {
-		MemberKeyFile string `json:"member_key_file"`
-	}
-	ok(t, &initRes, "init", "--home", home, "--chain-id", "revoke-test", "--anchor", filepath.Join(ca, "ca.crt"),
-		"--rpc-addr", rpcAddr, "--p2p-addr", p2pAddr, "--fast", "-o", "json")
-	opKey := initRes.MemberKeyFile
+	n := newCLINode(t, "revoke-test", "h1", "h2", "h3", "c1", "c2", "c3", "c4", "c5", "c6")
+	dir, ca, home, url, opKey, holders := n.Dir, n.CA, n.Home, n.URL, n.MemberKey, n.Holders
 	startNode(t, home, url)
 
 	claim := filepath.Join(dir, "claim.txt")

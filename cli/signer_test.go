@@ -13,7 +13,6 @@ import (
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 
 	"github.com/idledger/idledger/cli"
-	"github.com/idledger/idledger/internal/testutil"
 	"github.com/idledger/idledger/node"
 	"github.com/idledger/idledger/node/nodetest"
 	"github.com/idledger/idledger/valsigner"
@@ -22,30 +21,7 @@ import (
 // runSigner runs "idledger signer run" until the returned stop is called.
 func runSigner(t *testing.T, args ...string) (stop func()) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	var logs testutil.SyncBuffer
-	done := make(chan int, 1)
-	go func() { done <- cli.Main(ctx, append([]string{"signer", "run"}, args...), &logs, &logs) }()
-	stopped := false
-	stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		select {
-		case code := <-done:
-			if code != cli.ExitOK {
-				t.Errorf("idledger signer run: exit %d\n%s", code, logs.TailLines(40))
-			}
-		case <-time.After(30 * time.Second):
-			t.Errorf("idledger signer run did not stop within 30s")
-		}
-		if t.Failed() {
-			t.Logf("signer log:\n%s", logs.TailLines(40))
-		}
-	}
-	t.Cleanup(stop)
+	stop, _, _ = background(t, append([]string{"signer", "run"}, args...)...)
 	return stop
 }
 
