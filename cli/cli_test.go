@@ -48,8 +48,9 @@ func TestQuickstart(t *testing.T) {
 	}
 	var holder struct{ Certificate, Key, Subject, Signer string }
 	ok(t, &holder, "ca", "issue", "--dir", ca, "--name", "holder1", "-o", "json")
-	var old, stranger struct{ Signer string }
+	var old, short, stranger struct{ Signer string }
 	ok(t, &old, "ca", "issue", "--dir", ca, "--name", "old-card", "--expired", "-o", "json")
+	ok(t, &short, "ca", "issue", "--dir", ca, "--name", "short-card", "--valid-for", "48h", "-o", "json")
 	ok(t, nil, "ca", "init", "--dir", ca2)
 	ok(t, &stranger, "ca", "issue", "--dir", ca2, "--name", "stranger", "-o", "json")
 
@@ -106,7 +107,9 @@ func TestQuickstart(t *testing.T) {
 	refused(t, "certificate expired at", append(attest, "--signer", old.Signer, "--not-after", time.Now().Add(time.Hour).Format(time.RFC3339))...)
 	refused(t, "(code 22)", append(attest, "--signer", old.Signer)...)
 	refused(t, "(code 24)", append(attest, "--signer", stranger.Signer)...)
-	refused(t, "(code 41)", append(attest, "--signer", holder.Signer, "--not-after", "2099-01-01T00:00:00Z")...)
+	refused(t, "(code 41)", append(attest, "--signer", short.Signer, "--not-after", time.Now().Add(240*time.Hour).Format(time.RFC3339))...)
+	// Past kyc's maximum validity: refused before the holder is asked.
+	refused(t, "(code 73)", append(attest, "--signer", holder.Signer, "--not-after", "2099-01-01T00:00:00Z")...)
 	refused(t, `member "nobody": not found`, append(attest, "--signer", holder.Signer, "--member", "nobody")...)
 	if code, _, errs := run(t, append(attest, "--signer", holder.Signer, "--claim-hash", "abcd")...); code != cli.ExitUsage || !strings.Contains(errs, "not both") {
 		t.Errorf("both claim flags: exit %d, %q", code, errs)

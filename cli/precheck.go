@@ -1,0 +1,95 @@
+package cli
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/idledger/idledger/chain"
+	"github.com/idledger/idledger/chain/chainpb"
+	"github.com/idledger/idledger/client"
+)
+
+// A holder's card or phone may ask for its PIN as soon as it is asked for
+// anything, its certificate included, and a PIN has three tries. So a
+// command the holder signs checks with the node, before the signer is even
+// opened, every rule of the chain that does not need the holder: a refusal
+// then costs the holder nothing. Offline (--generate-only) there is no node
+// to ask; the chain applies the same rules when the file is broadcast.
+
+// refusal is a refusal found before anything was signed or sent: the
+// chain's own rule applied to what the node reports, printed as the chain
+// prints it, with the code the chain would give.
+type refusal struct{ *chain.TxError }
+
+func (r refusal) Error() string { return fmt.Sprintf("%s (code %d)", r.Msg, r.Code) }
+
+func newRefusal(code chain.Code, format string, args ...any) error {
+	return refusal{&chain.TxError{Code: code, Msg: fmt.Sprintf(format, args...)}}
+}
+
+// precheckChainID returns the chain ID the node serves, refusing a
+// --chain-id (want, when given) for another chain.
+func precheckChainID(ctx context.Context, c *client.Client, want string) (string, error) {
+	id, err := c.ChainID(ctx)
+	if err != nil {
+		return "", err
+	}
+	if want != "" && want != id {
+		return "", newRefusal(chain.CodeWrongChainID, "signed for chain %q, the node at %s serves %q", want, c.URL(), id)
+	}
+	return id, nil
+}
+
+// attestCheck is what attest knows before the holder is asked for anything.
+type attestCheck struct {
+	chainID, memberID string
+	memberKey         ed25519.PrivateKey
+	claimType         string
+	notAfter          time.Time // zero: the default, which needs the certificate
+}
+
+// precheckAttest applies to an attestation the rules the node can answer
+// without the holder: the chain ID, the attesting member (--member, or the
+// member registered with the key), and the claim-type registry (registered,
+// not retired, the member among its attesters, --not-after within its
+// maximum validity). It returns the chain ID to sign for.
+func precheckAttest(ctx context.Context, c *client.Client, a attestCheck) (string, error) {
+	chainID, err := precheckChainID(ctx, c, a.chainID)
+	if err != nil {
+		return "", err
+	}
+	var mem *chainpb.Member
+	if a.memberID != "" {
+		mem, err = c.Member(ctx, a.memberID) // its key is checked as the transaction is built
+	} else {
+		mem, err = c.MemberByKey(ctx, a.memberKey.Public().(ed25519.PublicKey))
+	}
+	if err != nil {
+		return "", err
+	}
+	ct, err := c.ClaimType(ctx, a.claimType, false)
+	if errors.Is(err, client.ErrNotFound) {
+		ct, err = (*chainpb.ClaimType)(nil), nil
+	}
+	if err != nil {
+		return "", err
+	}
+	now := time.Now()
+	notAfter := now
+	if !a.notAfter.IsZero() {
+		notAfter = a.notAfter
+	}
+	// The local clock stands in for the block time, which is not later:
+	// the check may pass what the chain refuses, never the other way.
+	if err := chain.CheckAttestClaimType(ct, mem.Id, a.claimType, notAfter.Unix(), now.Unix()); err != nil {
+		var te *chain.TxError
+		if errors.As(err, &te) {
+			return "", refusal{te}
+		}
+		return "", err
+	}
+	return chainID, nil
+}
