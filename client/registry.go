@@ -67,7 +67,7 @@ func (c *Client) verifiedGetAt(ctx context.Context, key []byte, height int64, he
 	if err != nil {
 		return nil, err
 	}
-	if err := CheckProof(proof, key, r.Value, header.AppHash); err != nil {
+	if err := checkProof(proof, key, r.Value, header.AppHash); err != nil {
 		return nil, err
 	}
 	if len(r.Value) == 0 {
