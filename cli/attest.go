@@ -13,6 +13,7 @@ import (
 
 	"github.com/idledger/idledger/chain"
 	"github.com/idledger/idledger/client"
+	"github.com/idledger/idledger/memberkey"
 	"github.com/idledger/idledger/privacy"
 	"github.com/idledger/idledger/signer"
 )
@@ -104,7 +105,7 @@ Example:
 					return usagef("--not-after %s is not in the future", notAfter)
 				}
 			}
-			key, err := client.ReadMemberKey(memberKeyFile)
+			key, err := memberkey.Read(memberKeyFile)
 			if err != nil {
 				return err
 			}

@@ -22,6 +22,7 @@ import (
 	"github.com/idledger/idledger/chain/chainpb"
 	"github.com/idledger/idledger/cli"
 	"github.com/idledger/idledger/client"
+	"github.com/idledger/idledger/memberkey"
 	"github.com/idledger/idledger/node/nodetest"
 )
 
@@ -60,7 +61,7 @@ func newMemberKey(t *testing.T, path string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := client.WriteMemberKey(path, k); err != nil {
+	if err := memberkey.Write(path, k); err != nil {
 		t.Fatal(err)
 	}
 }
