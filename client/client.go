@@ -32,6 +32,7 @@ import (
 
 	"github.com/idledger/idledger/chain"
 	"github.com/idledger/idledger/chain/chainpb"
+	"github.com/idledger/idledger/jpki"
 )
 
 // Query paths of the idledger app (see package chain).
@@ -330,17 +331,17 @@ func (c *Client) Params(ctx context.Context) (*chainpb.Params, error) {
 	return decode[chainpb.Params]("params", v)
 }
 
-// Anchors reads the trust anchors.
-func (c *Client) Anchors(ctx context.Context) ([]*chainpb.TrustAnchor, error) {
+// Anchors reads the trust anchors, parsed (chain.DecodeAnchorSet).
+func (c *Client) Anchors(ctx context.Context) ([]*jpki.Anchor, error) {
 	v, _, err := c.Get(ctx, chain.AnchorsKey())
 	if err != nil {
 		return nil, err
 	}
-	s, err := decode[chainpb.AnchorSet]("anchor set", v)
+	as, err := chain.DecodeAnchorSet(v)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("client: the node's anchors: %w", err)
 	}
-	return s.Anchors, nil
+	return as, nil
 }
 
 // Attestation reads an attestation by ID. An unknown ID is an error

@@ -117,17 +117,9 @@ func (s *Store) Anchors() ([]*jpki.Anchor, error) {
 	if c == nil || len(c.Value) == 0 {
 		return nil, fmt.Errorf("verifier: the store in %s holds no trust anchors yet", s.dir)
 	}
-	set := new(chainpb.AnchorSet)
-	if err := proto.Unmarshal(c.Value, set); err != nil {
-		return nil, fmt.Errorf("verifier: stored anchor set is corrupt: %w", err)
-	}
-	var out []*jpki.Anchor
-	for _, a := range set.Anchors {
-		pa, err := jpki.ParseAnchor(a.Certificate)
-		if err != nil {
-			return nil, fmt.Errorf("verifier: stored anchor: %w", err)
-		}
-		out = append(out, pa)
+	out, err := chain.DecodeAnchorSet(c.Value)
+	if err != nil {
+		return nil, fmt.Errorf("verifier: the store in %s: %w", s.dir, err)
 	}
 	return out, nil
 }

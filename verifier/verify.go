@@ -270,7 +270,8 @@ func checkEntryValue(key, value []byte) error {
 		if len(value) == 0 {
 			return nil
 		}
-		return proto.Unmarshal(value, new(chainpb.AnchorSet))
+		_, err := chain.DecodeAnchorSet(value)
+		return err
 	case len(key) > 33 && key[0] == chain.ClaimKey(nil, "")[0]:
 		if len(value) == 0 {
 			return nil
