@@ -35,13 +35,6 @@ import (
 	"github.com/idledger/idledger/jpki"
 )
 
-// Query paths of the idledger app (see package chain).
-const (
-	PathKey     = chain.PathKey
-	PathRange   = chain.PathRange
-	ProofOpIAVL = chain.ProofOpIAVL
-)
-
 // DefaultNodeURL is the RPC address of a node started with the defaults.
 const DefaultNodeURL = "http://127.0.0.1:26657"
 
@@ -234,7 +227,7 @@ func (c *Client) queryAt(ctx context.Context, path string, data []byte, prove bo
 // Get reads one stored value (nil when absent) and the state height it was
 // read at, without a proof.
 func (c *Client) Get(ctx context.Context, key []byte) (value []byte, height int64, err error) {
-	r, err := c.query(ctx, PathKey, key, false)
+	r, err := c.query(ctx, chain.PathKey, key, false)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -249,7 +242,7 @@ func (c *Client) Get(ctx context.Context, key []byte) (value []byte, height int6
 // height of the first.
 func (c *Client) Range(ctx context.Context, prefix []byte) ([]*chainpb.KV, int64, error) {
 	var pairs []*chainpb.KV
-	path, height := PathRange, int64(0)
+	path, height := chain.PathRange, int64(0)
 	for {
 		r, err := c.queryAt(ctx, path, prefix, false, height)
 		if err != nil {
@@ -264,7 +257,7 @@ func (c *Client) Range(ctx context.Context, prefix []byte) ([]*chainpb.KV, int64
 		if !page.More || len(page.Pairs) == 0 {
 			return pairs, height, nil
 		}
-		path = PathRange + "/after/" + hex.EncodeToString(page.Pairs[len(page.Pairs)-1].Key)
+		path = chain.PathRange + "/after/" + hex.EncodeToString(page.Pairs[len(page.Pairs)-1].Key)
 	}
 }
 

@@ -59,7 +59,7 @@ func (c *Client) VerifiedGet(ctx context.Context, key []byte) (*Proven, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := c.query(ctx, PathKey, key, true)
+	r, err := c.query(ctx, chain.PathKey, key, true)
 	if err != nil {
 		return nil, err
 	}
