@@ -16,7 +16,7 @@ import (
 // StateUnknown is Check's answer for a subject the store has no record of
 // when the store started from a checkpoint after the chain's first blocks:
 // the record may have been written before the checkpoint.
-const StateUnknown chain.State = "unknown"
+const StateUnknown chain.ClaimState = "unknown"
 
 // Answer is what the store knows of a (subject, claim type).
 type Answer struct {
