@@ -170,17 +170,12 @@ func (m *Machine) anchors(st Store) *anchorSet {
 	if s, ok := m.anchorSets.Get(digest); ok {
 		return s
 	}
-	set := new(chainpb.AnchorSet)
-	unmarshal(raw, set)
-	s := &anchorSet{digest: digest}
-	for _, a := range set.Anchors {
-		pa, err := jpki.ParseAnchor(a.Certificate)
-		if err != nil {
-			// Genesis and governance admit parsed anchors only.
-			panic(fmt.Sprintf("chain: stored trust anchor does not parse: %v", err))
-		}
-		s.anchors = append(s.anchors, pa)
+	parsed, err := DecodeAnchorSet(raw)
+	if err != nil {
+		// Genesis and governance admit parsed anchors only.
+		panic(fmt.Sprintf("chain: stored trust anchors: %v", err))
 	}
+	s := &anchorSet{anchors: parsed, digest: digest}
 	m.anchorSets.Put(digest, s)
 	return s
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/idledger/idledger/chain"
 	"github.com/idledger/idledger/client"
+	"github.com/idledger/idledger/memberkey"
 	"github.com/idledger/idledger/privacy"
 	"github.com/idledger/idledger/signer"
 )
@@ -102,7 +103,7 @@ Example:
 				return err
 			}
 			req.MemberID, req.ChainID = memberID, chainID
-			if req.MemberKey, err = client.ReadMemberKey(memberKeyFile); err != nil {
+			if req.MemberKey, err = memberkey.Read(memberKeyFile); err != nil {
 				return err
 			}
 			c, err := offline.newClient(cmd, nodeURL, chainID, memberID, true)

@@ -22,6 +22,7 @@ import (
 	"github.com/idledger/idledger/chain/chainpb"
 	"github.com/idledger/idledger/client"
 	"github.com/idledger/idledger/jpki"
+	"github.com/idledger/idledger/memberkey"
 )
 
 // govFlags are shared by the gov subcommands.
@@ -292,7 +293,7 @@ func readMemberPub(path string) ([]byte, error) {
 		}
 		return pub, nil
 	case "PRIVATE KEY":
-		k, err := client.ParseMemberKey(b)
+		k, err := memberkey.Parse(b)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}

@@ -19,8 +19,8 @@ import (
 	"time"
 
 	"github.com/idledger/idledger/cli"
-	"github.com/idledger/idledger/client"
 	"github.com/idledger/idledger/internal/testutil"
+	"github.com/idledger/idledger/memberkey"
 	"github.com/idledger/idledger/node/nodetest"
 )
 
@@ -169,7 +169,7 @@ func newMemberKey(t *testing.T, path string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := client.WriteMemberKey(path, k); err != nil {
+	if err := memberkey.Write(path, k); err != nil {
 		t.Fatal(err)
 	}
 }

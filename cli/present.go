@@ -11,10 +11,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/idledger/idledger/chain"
-	"github.com/idledger/idledger/chain/chainpb"
 	"github.com/idledger/idledger/client"
 	"github.com/idledger/idledger/internal/atomicfile"
 	"github.com/idledger/idledger/jpki"
@@ -326,17 +324,5 @@ func provenAnchors(ctx context.Context, c *client.Client) ([]*jpki.Anchor, error
 	if err != nil {
 		return nil, err
 	}
-	set := new(chainpb.AnchorSet)
-	if err := proto.Unmarshal(p.Value, set); err != nil {
-		return nil, fmt.Errorf("the node's anchor set does not decode: %w", err)
-	}
-	var out []*jpki.Anchor
-	for _, a := range set.Anchors {
-		pa, err := jpki.ParseAnchor(a.Certificate)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, pa)
-	}
-	return out, nil
+	return chain.DecodeAnchorSet(p.Value)
 }

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/pem"
@@ -487,12 +486,10 @@ fingerprint, and whether they are test CAs.`,
 			}
 			vs := make([]anchorView, 0, len(as))
 			for _, a := range as {
-				fp := sha256.Sum256(a.Certificate)
-				v := anchorView{Kind: a.Kind, SHA256: hex.EncodeToString(fp[:]), Known: jpki.KnownAnchorName(fp)}
-				if pa, err := jpki.ParseAnchor(a.Certificate); err == nil {
-					v.Subject, v.Test, v.NotAfter = pa.Cert.Subject.String(), pa.Test, pa.Cert.NotAfter.UTC()
-				}
-				vs = append(vs, v)
+				vs = append(vs, anchorView{
+					Kind: a.Kind.String(), Subject: a.Cert.Subject.String(), SHA256: hex.EncodeToString(a.ID[:]),
+					Known: jpki.KnownAnchorName(a.ID), Test: a.Test, NotAfter: a.Cert.NotAfter.UTC(),
+				})
 			}
 			return q.output.print(cmd.OutOrStdout(), vs, func(w io.Writer) {
 				for _, v := range vs {

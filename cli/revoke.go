@@ -15,6 +15,7 @@ import (
 	"github.com/idledger/idledger/chain"
 	"github.com/idledger/idledger/client"
 	"github.com/idledger/idledger/jpki"
+	"github.com/idledger/idledger/memberkey"
 	"github.com/idledger/idledger/signer"
 )
 
@@ -50,7 +51,7 @@ func (m *memberFlags) auth() (*client.MemberAuth, error) {
 	if m.keyFile == "" {
 		return nil, usagef("--member-key is required")
 	}
-	key, err := client.ReadMemberKey(m.keyFile)
+	key, err := memberkey.Read(m.keyFile)
 	if err != nil {
 		return nil, err
 	}

@@ -17,7 +17,7 @@ import (
 
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 
-	"github.com/idledger/idledger/client"
+	"github.com/idledger/idledger/memberkey"
 	"github.com/idledger/idledger/node"
 	"github.com/idledger/idledger/testca"
 )
@@ -100,7 +100,7 @@ func New(t testing.TB, chainID string) *Env {
 		t.Fatal(err)
 	}
 	e.Init = res
-	if e.MemberKey, err = client.ReadMemberKey(res.MemberKeyFile); err != nil {
+	if e.MemberKey, err = memberkey.Read(res.MemberKeyFile); err != nil {
 		t.Fatal(err)
 	}
 	return e
