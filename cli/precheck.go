@@ -93,3 +93,25 @@ func precheckAttest(ctx context.Context, c *client.Client, a attestCheck) (strin
 	}
 	return chainID, nil
 }
+
+// precheckRevokeAttestation applies to a holder's revocation the rules the
+// node can answer without the holder (chain/revoke.go has them all): the
+// chain ID, the attestation exists, and it is not revoked yet. Whether the
+// holder's certificate is the attestation's subject needs the certificate.
+// It returns the chain ID to sign for.
+func precheckRevokeAttestation(ctx context.Context, c *client.Client, chainID string, id []byte) (string, error) {
+	chainID, err := precheckChainID(ctx, c, chainID)
+	if err != nil {
+		return "", err
+	}
+	a, err := c.Attestation(ctx, id)
+	switch {
+	case errors.Is(err, client.ErrNotFound):
+		return "", newRefusal(chain.CodeUnknownAttestation, "no attestation %x", id)
+	case err != nil:
+		return "", err
+	case a.Revocation != nil:
+		return "", newRefusal(chain.CodeAlreadyRevoked, "attestation %x was revoked at height %d", a.Id, a.Revocation.Height)
+	}
+	return chainID, nil
+}

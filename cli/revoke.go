@@ -112,7 +112,11 @@ Who signs:
   --signer SPEC       the card holder: soft:KEYFILE,CERTFILE or plugin:NAME.
                       The transaction carries the holder's user-authentication
                       certificate, which must have the attestation's identity
-                      commitment.
+                      commitment. Before the holder's signer is opened,
+                      the node is asked whether the attestation exists
+                      and is not revoked yet, and which chain it serves
+                      (offline, with --generate-only, that waits for the
+                      broadcast).
 
 A refusal prints the chain's reason and code: unknown attestation (code 50),
 already revoked (51), a signer with no right to revoke it (52).
@@ -150,7 +154,18 @@ Examples:
 				if req.Member, err = m.auth(); err != nil {
 					return err
 				}
-			} else {
+			}
+			c, err := m.client(cmd, keySet)
+			if err != nil {
+				return err
+			}
+			if signerSet {
+				if !c.Generating() {
+					// Before the signer is opened: see cli/precheck.go.
+					if req.ChainID, err = precheckRevokeAttestation(cmd.Context(), c, m.chainID, id); err != nil {
+						return err
+					}
+				}
 				s, err := signer.Open(signerSpec)
 				if err != nil {
 					return err
@@ -159,10 +174,6 @@ Examples:
 					defer c.Close()
 				}
 				req.Subject = s
-			}
-			c, err := m.client(cmd, keySet)
-			if err != nil {
-				return err
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), m.timeout)
 			defer cancel()

@@ -119,6 +119,11 @@ func TestRevocationAndGovernance(t *testing.T) {
 	ok(t, &r3, append(revoke, id3, "--reason", "lost my card", "--signer", holders["h3"].Signer)...)
 	refused(t, "(code 51)", append(revoke, id3, "--reason", "again", "--member-key", opKey)...)
 	refused(t, "(code 50)", append(revoke, "0000000000000fff00000000", "--reason", "x", "--member-key", opKey)...)
+	// A holder's revocation that cannot apply is refused before the holder's
+	// signer is opened: these key and certificate files do not exist.
+	absent := "soft:" + filepath.Join(dir, "absent.key") + "," + filepath.Join(dir, "absent.crt")
+	refused(t, "was revoked at height", append(revoke, id3, "--reason", "again", "--signer", absent)...)
+	refused(t, "no attestation 0000000000000fff00000000 (code 50)", append(revoke, "0000000000000fff00000000", "--reason", "x", "--signer", absent)...)
 	if code, _, errs := run(t, append(revoke, id1, "--reason", "x", "--member-key", opKey, "--signer", holders["h1"].Signer)...); code != cli.ExitUsage || !strings.Contains(errs, "not both") {
 		t.Errorf("both signers: exit %d, %q", code, errs)
 	}
