@@ -286,33 +286,12 @@ Examples:
 			if err != nil {
 				return err
 			}
-			var subjects []jpki.RevokedSubject
-			switch {
-			case crlFile != "":
-				if subjects, err = crlSubjects(crlFile, issuerFile); err != nil {
-					return err
-				}
-				if len(subjects) == 0 {
-					return fmt.Errorf("%s lists no revoked certificates", crlFile)
-				}
-				if stateFile == "" {
-					stateFile = crlFile + stateSuffix
-				}
-			default:
-				for _, f := range certFiles {
-					s, err := subjectFrom(f, "")
-					if err != nil {
-						return err
-					}
-					subjects = append(subjects, jpki.RevokedSubject{Commitment: [32]byte(s)})
-				}
-				for _, h := range subjectHexes {
-					s, err := chain.ParseSubject(h)
-					if err != nil {
-						return usagef("--subject %q: %v", h, err)
-					}
-					subjects = append(subjects, jpki.RevokedSubject{Commitment: [32]byte(s)})
-				}
+			subjects, err := revokedSubjects(crlFile, issuerFile, certFiles, subjectHexes)
+			if err != nil {
+				return err
+			}
+			if crlFile != "" && stateFile == "" {
+				stateFile = crlFile + stateSuffix
 			}
 			c, err := m.client(cmd, true, client.WithCommitTimeout(m.timeout))
 			if err != nil {
@@ -321,21 +300,9 @@ Examples:
 			if c.Generating() {
 				return generateRevokeSubjects(cmd, c, *auth, subjects, reason, eff)
 			}
-			stderr := cmd.ErrOrStderr()
 			res, err := c.RevokeSubjectsBatched(cmd.Context(), client.BatchedRevocation{
 				Auth: *auth, Subjects: subjects, Reason: reason, Effective: eff, StateFile: stateFile,
-				Progress: func(p client.BatchProgress) {
-					if quiet {
-						return
-					}
-					if p.Skipped {
-						fmt.Fprintf(stderr, "batch %d/%d: %d commitments, committed earlier at height %d (skipped)\n",
-							p.Batch, p.Batches, p.Commitments, p.Record.Height)
-						return
-					}
-					fmt.Fprintf(stderr, "batch %d/%d: %d commitments committed at height %d: %d revoked, %d already revoked\n",
-						p.Batch, p.Batches, p.Commitments, p.Record.Height, p.Record.Revoked, p.Record.AlreadyRevoked)
-				},
+				Progress: batchProgress(cmd.ErrOrStderr(), quiet),
 			})
 			if err != nil {
 				if res != nil && stateFile != "" && res.Submitted+res.Skipped > 0 {
@@ -367,6 +334,54 @@ Examples:
 	f.BoolVarP(&quiet, "quiet", "q", false, "print no progress")
 	output = addOutputFlag(cmd)
 	return cmd
+}
+
+// revokedSubjects returns the commitments revoke subjects reports: those of
+// the CRL's entries (--crl, checked against --issuer), or of the listed
+// certificates (--cert) and commitments (--subject).
+func revokedSubjects(crlFile, issuerFile string, certFiles, subjectHexes []string) ([]jpki.RevokedSubject, error) {
+	if crlFile != "" {
+		subjects, err := crlSubjects(crlFile, issuerFile)
+		if err != nil {
+			return nil, err
+		}
+		if len(subjects) == 0 {
+			return nil, fmt.Errorf("%s lists no revoked certificates", crlFile)
+		}
+		return subjects, nil
+	}
+	var subjects []jpki.RevokedSubject
+	for _, f := range certFiles {
+		s, err := subjectFrom(f, "")
+		if err != nil {
+			return nil, err
+		}
+		subjects = append(subjects, jpki.RevokedSubject{Commitment: [32]byte(s)})
+	}
+	for _, h := range subjectHexes {
+		s, err := chain.ParseSubject(h)
+		if err != nil {
+			return nil, usagef("--subject %q: %v", h, err)
+		}
+		subjects = append(subjects, jpki.RevokedSubject{Commitment: [32]byte(s)})
+	}
+	return subjects, nil
+}
+
+// batchProgress reports each batch of revoke subjects on w (quiet: not).
+func batchProgress(w io.Writer, quiet bool) func(client.BatchProgress) {
+	return func(p client.BatchProgress) {
+		if quiet {
+			return
+		}
+		if p.Skipped {
+			fmt.Fprintf(w, "batch %d/%d: %d commitments, committed earlier at height %d (skipped)\n",
+				p.Batch, p.Batches, p.Commitments, p.Record.Height)
+			return
+		}
+		fmt.Fprintf(w, "batch %d/%d: %d commitments committed at height %d: %d revoked, %d already revoked\n",
+			p.Batch, p.Batches, p.Commitments, p.Record.Height, p.Record.Revoked, p.Record.AlreadyRevoked)
+	}
 }
 
 // crlSubjects reads a CRL and its issuer's certificate, checks the CRL's
