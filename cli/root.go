@@ -1,10 +1,3 @@
-// Package cli is the idledger command: node setup and operation (init,
-// start), a test JPKI CA (ca init, ca issue), attestation (attest) and
-// reads with proofs (query). cmd/idledger is a thin main around Main.
-//
-// Every command that prints a result prints text by default and JSON with
-// -o json. Errors are one line on stderr, "idledger: COMMAND: what went
-// wrong", and a non-zero exit status: 1 for a failure, 2 for a usage error.
 package cli
 
 import (

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 
@@ -54,5 +55,31 @@ func TestUsageErrorsAreTyped(t *testing.T) {
 			t.Errorf("idledger %s: exit %d, stderr %q; want exit %d, %q, help hint %v",
 				strings.Join(tc.args, " "), code, errb.String(), tc.code, tc.want, tc.helpHint)
 		}
+	}
+}
+
+// TestPackageDocNamesEveryCommand: doc.go's list of the top-level commands
+// names each of them, and nothing that is not one.
+func TestPackageDocNamesEveryCommand(t *testing.T) {
+	b, err := os.ReadFile("doc.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string]bool{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "//\t"); ok {
+			if f := strings.Fields(rest); len(f) > 1 && !strings.HasPrefix(f[0], "(") {
+				listed[f[0]] = true
+			}
+		}
+	}
+	for _, c := range NewRootCommand().Commands() {
+		if !listed[c.Name()] {
+			t.Errorf("doc.go does not name the command %q", c.Name())
+		}
+		delete(listed, c.Name())
+	}
+	for name := range listed {
+		t.Errorf("doc.go names %q, which is not a command", name)
 	}
 }
