@@ -15,7 +15,6 @@ import (
 	"github.com/idledger/idledger/client"
 	"github.com/idledger/idledger/memberkey"
 	"github.com/idledger/idledger/privacy"
-	"github.com/idledger/idledger/signer"
 )
 
 type attestResult struct {
@@ -121,13 +120,11 @@ Example:
 					return err
 				}
 			}
-			s, err := signer.Open(signerSpec)
+			s, closeSigner, err := openSigner(signerSpec)
 			if err != nil {
 				return err
 			}
-			if c, ok := s.(io.Closer); ok {
-				defer c.Close()
-			}
+			defer closeSigner()
 			req.Signer = s
 			r, err := c.Attest(ctx, req)
 			if err != nil {

@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
-
 	"github.com/idledger/idledger/client"
 	"github.com/idledger/idledger/node"
 	"github.com/idledger/idledger/node/nodetest"
@@ -29,10 +27,7 @@ func startNodes(t *testing.T, homes ...string) {
 
 func earliestHeight(ctx context.Context, t *testing.T, url string) (earliest, latest int64) {
 	t.Helper()
-	c, err := rpchttp.New(url, "/websocket")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := rpcClient(t, url)
 	st, err := c.Status(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/idledger/idledger/chain/chainpb"
+	"github.com/idledger/idledger/client"
 )
 
 // claimTypeView is a registry entry as printed.
@@ -70,11 +71,7 @@ Example:
   idledger query claim-types -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := q.connect()
-			if err != nil {
-				return err
-			}
-			cts, err := c.ClaimTypes(cmd.Context())
+			cts, err := fetch(cmd, q, (*client.Client).ClaimTypes)
 			if err != nil {
 				return err
 			}

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 	"github.com/spf13/cobra"
 
 	"github.com/idledger/idledger/cli"
@@ -155,10 +154,7 @@ func blockAppHash(t *testing.T, url string, h int64) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	nodetest.WaitHeight(ctx, t, url, h)
-	c, err := rpchttp.New(url, "/websocket")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := rpcClient(t, url)
 	b, err := c.Block(ctx, &h)
 	if err != nil {
 		t.Fatal(err)

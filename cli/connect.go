@@ -1,12 +1,14 @@
 package cli
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"path/filepath"
 
 	cmttypes "github.com/cometbft/cometbft/types"
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/idledger/idledger/client"
@@ -26,6 +28,17 @@ func connect(o *output, nodeURL string, opts ...client.Option) (*client.Client, 
 // connect is connect for a query subcommand: its -o and --node.
 func (q *queryFlags) connect(opts ...client.Option) (*client.Client, error) {
 	return connect(q.output, q.node, opts...)
+}
+
+// fetch is the whole read of a query subcommand that asks the node one
+// thing: connect, then get, as in fetch(cmd, q, (*client.Client).Members).
+func fetch[T any](cmd *cobra.Command, q *queryFlags, get func(*client.Client, context.Context) (T, error)) (T, error) {
+	c, err := q.connect()
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return get(c, cmd.Context())
 }
 
 // trustFlags say where a light client starts: the genesis of a node home

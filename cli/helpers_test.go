@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
+
 	"github.com/idledger/idledger/cli"
 	"github.com/idledger/idledger/internal/testutil"
 	"github.com/idledger/idledger/memberkey"
@@ -172,4 +174,14 @@ func newMemberKey(t *testing.T, path string) {
 	if err := memberkey.Write(path, k); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// rpcClient returns a CometBFT RPC client of the node at url.
+func rpcClient(t *testing.T, url string) *rpchttp.HTTP {
+	t.Helper()
+	c, err := rpchttp.New(url, "/websocket")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

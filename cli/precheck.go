@@ -5,11 +5,13 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/idledger/idledger/chain"
 	"github.com/idledger/idledger/chain/chainpb"
 	"github.com/idledger/idledger/client"
+	"github.com/idledger/idledger/signer"
 )
 
 // A holder's card or phone may ask for its PIN as soon as it is asked for
@@ -18,6 +20,20 @@ import (
 // opened, every rule of the chain that does not need the holder: a refusal
 // then costs the holder nothing. Offline (--generate-only) there is no node
 // to ask; the chain applies the same rules when the file is broadcast.
+
+// openSigner opens the holder's signer that spec names (see signer.Open),
+// the last step before the holder is asked for anything; closeSigner
+// releases it (a plugin's process).
+func openSigner(spec string) (s signer.Signer, closeSigner func(), err error) {
+	if s, err = signer.Open(spec); err != nil {
+		return nil, nil, err
+	}
+	closeSigner = func() {}
+	if c, ok := s.(io.Closer); ok {
+		closeSigner = func() { c.Close() }
+	}
+	return s, closeSigner, nil
+}
 
 // refusal is a refusal found before anything was signed or sent: the
 // chain's own rule applied to what the node reports, printed as the chain

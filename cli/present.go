@@ -17,7 +17,6 @@ import (
 	"github.com/idledger/idledger/internal/atomicfile"
 	"github.com/idledger/idledger/jpki"
 	"github.com/idledger/idledger/presentation"
-	"github.com/idledger/idledger/signer"
 	"github.com/idledger/idledger/verifier"
 )
 
@@ -65,13 +64,11 @@ Example:
 					return err
 				}
 			}
-			s, err := signer.Open(signerSpec)
+			s, closeSigner, err := openSigner(signerSpec)
 			if err != nil {
 				return err
 			}
-			if c, ok := s.(io.Closer); ok {
-				defer c.Close()
-			}
+			defer closeSigner()
 			raw, err := presentation.Make(cmd.Context(), s, presentation.Request{ChainID: chainID, Challenge: challenge, Audience: audience, Time: time.Now()})
 			if err != nil {
 				return err

@@ -381,11 +381,7 @@ func newQueryMembersCommand(q *queryFlags) *cobra.Command {
 transactions must use.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := q.connect()
-			if err != nil {
-				return err
-			}
-			ms, err := c.Members(cmd.Context())
+			ms, err := fetch(cmd, q, (*client.Client).Members)
 			if err != nil {
 				return err
 			}
@@ -428,11 +424,7 @@ func newQueryParamsCommand(q *queryFlags) *cobra.Command {
 		Short: "Show the chain parameters",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := q.connect()
-			if err != nil {
-				return err
-			}
-			p, err := c.Params(cmd.Context())
+			p, err := fetch(cmd, q, (*client.Client).Params)
 			if err != nil {
 				return err
 			}
@@ -476,11 +468,7 @@ kind (auth: user authentication, sign: digital signature), SHA-256
 fingerprint, and whether they are test CAs.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := q.connect()
-			if err != nil {
-				return err
-			}
-			as, err := c.Anchors(cmd.Context())
+			as, err := fetch(cmd, q, (*client.Client).Anchors)
 			if err != nil {
 				return err
 			}

@@ -16,7 +16,6 @@ import (
 	"github.com/idledger/idledger/client"
 	"github.com/idledger/idledger/jpki"
 	"github.com/idledger/idledger/memberkey"
-	"github.com/idledger/idledger/signer"
 )
 
 // memberFlags are the flags of a command a member signs.
@@ -166,13 +165,11 @@ Examples:
 						return err
 					}
 				}
-				s, err := signer.Open(signerSpec)
+				s, closeSigner, err := openSigner(signerSpec)
 				if err != nil {
 					return err
 				}
-				if c, ok := s.(io.Closer); ok {
-					defer c.Close()
-				}
+				defer closeSigner()
 				req.Subject = s
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), m.timeout)

@@ -14,8 +14,6 @@ import (
 	"testing"
 	"time"
 
-	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
-
 	"github.com/idledger/idledger/chain"
 	"github.com/idledger/idledger/chain/chainpb"
 	"github.com/idledger/idledger/cli"
@@ -229,7 +227,7 @@ func TestRevocationAndGovernance(t *testing.T) {
 	if st := status("c6"); st.State != "valid" {
 		t.Errorf("status of the unrevoked c6 = %+v", st)
 	}
-	refused(t, "(code 40)", "attest", "--node", url, "--member-key", opKey, "--claim-type", "student", "--claim-file", claim,
+	refused(t, "(code 40)", "attest", "--node", url, "--member-key", opKey, "--claim-type", "kyc", "--claim-file", claim,
 		"--signer", holders["c2"].Signer)
 
 	// revoke subjects by certificate and by commitment.
@@ -347,10 +345,7 @@ func chainTxs(t *testing.T, url string) [][]byte {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, err := rpchttp.New(url, "/websocket")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := rpcClient(t, url)
 	st, err := c.Status(ctx)
 	if err != nil {
 		t.Fatal(err)

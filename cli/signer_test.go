@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/cometbft/cometbft/privval"
-	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 
 	"github.com/idledger/idledger/cli"
 	"github.com/idledger/idledger/node"
@@ -71,10 +70,7 @@ func TestValidatorSignsThroughRemoteSigner(t *testing.T) {
 	// The signer restarts; the node's next requests reach the new one.
 	stopSigner()
 	runSigner(t, signerArgs...)
-	cl, err := rpchttp.New(url, "/websocket")
-	if err != nil {
-		t.Fatal(err)
-	}
+	cl := rpcClient(t, url)
 	s, err := cl.Status(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -86,9 +82,7 @@ func TestValidatorSignsThroughRemoteSigner(t *testing.T) {
 	startNode(t, e.Home, url)
 	// A new client: the old one may keep a connection to the stopped
 	// node's RPC server, which CometBFT does not close in-process.
-	if cl, err = rpchttp.New(url, "/websocket"); err != nil {
-		t.Fatal(err)
-	}
+	cl = rpcClient(t, url)
 	if s, err = cl.Status(ctx); err != nil {
 		t.Fatal(err)
 	}

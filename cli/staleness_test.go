@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
-
 	"github.com/idledger/idledger/cli"
 	"github.com/idledger/idledger/node"
 	"github.com/idledger/idledger/node/nodetest"
@@ -37,10 +35,7 @@ func TestStalenessGateAnswersUnknown(t *testing.T) {
 	ok(t, nil, "attest", "--node", e.URL, "--signer", soft, "--member-key", e.Init.MemberKeyFile,
 		"--claim-type", "kyc", "--claim-hash", strings.Repeat("ab", 32))
 
-	rpc, err := rpchttp.New(e.URL, "/websocket")
-	if err != nil {
-		t.Fatal(err)
-	}
+	rpc := rpcClient(t, e.URL)
 	one := int64(1)
 	c, err := rpc.Commit(context.Background(), &one)
 	if err != nil {
