@@ -33,7 +33,7 @@ func newState(t testing.TB, w *fixture.World, tweak func(*chain.Genesis)) *fixtu
 	return st
 }
 
-var env = chain.Env{ChainID: fixture.ChainID, Height: 10, Time: fixture.Now.Unix(), TxIndex: 3}
+var env = chain.Env{Height: 10, Time: fixture.Now.Unix(), TxIndex: 3}
 
 func deliver(t *testing.T, m *chain.Machine, st chain.Store, raw []byte) (*chain.Result, error) {
 	t.Helper()

@@ -54,7 +54,7 @@ func chainState(t testing.TB, w *fixture.World) chain.Store {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := m.Deliver(st, chain.Env{ChainID: fixture.ChainID, Height: height, Time: fixture.Now.Add(-30 * time.Minute).Unix()}, tx); err != nil {
+		if _, err := m.Deliver(st, chain.Env{Height: height, Time: fixture.Now.Add(-30 * time.Minute).Unix()}, tx); err != nil {
 			t.Fatalf("deliver at %d: %v", height, err)
 		}
 	}
