@@ -14,14 +14,8 @@ import (
 	"github.com/idledger/idledger/internal/fixture"
 )
 
-func world(t testing.TB) *fixture.World {
-	t.Helper()
-	w, err := fixture.Get()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return w
-}
+// world is the shared fixture world (fixture.MustGet).
+var world = fixture.MustGet
 
 func newState(t testing.TB, w *fixture.World, tweak func(*chain.Genesis)) *fixture.MemStore {
 	st := fixture.NewMemStore()
