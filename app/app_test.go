@@ -22,14 +22,8 @@ import (
 
 var ctx = context.Background()
 
-func world(t testing.TB) *fixture.World {
-	t.Helper()
-	w, err := fixture.Get()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return w
-}
+// world is the shared fixture world (fixture.MustGet).
+var world = fixture.MustGet
 
 func openApp(t testing.TB, dir string) *app.App {
 	t.Helper()

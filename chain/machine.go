@@ -10,10 +10,10 @@ import (
 	"github.com/idledger/idledger/jpki"
 )
 
-// Env is what the rules know of the world: the chain, the block and the
-// transaction's place in it. Time is the block time in Unix seconds.
+// Env is what the rules know of the world: the block and the transaction's
+// place in it. Time is the block time in Unix seconds. (The chain ID is
+// checked once, when DecodeTx decodes the transaction for a chain.)
 type Env struct {
-	ChainID string
 	Height  int64
 	Time    int64
 	TxIndex uint32
