@@ -24,6 +24,7 @@ import (
 	"github.com/idledger/idledger/internal/testutil"
 	"github.com/idledger/idledger/memberkey"
 	"github.com/idledger/idledger/node/nodetest"
+	"github.com/idledger/idledger/testca"
 )
 
 // run runs the idledger command and returns its exit status, stdout and
@@ -185,3 +186,17 @@ func rpcClient(t *testing.T, url string) *rpchttp.HTTP {
 	}
 	return c
 }
+
+// issueHolder issues a test holder from e's CA and returns it with its
+// --signer spec.
+func issueHolder(t *testing.T, e *nodetest.Env, name string) (*testca.Holder, string) {
+	t.Helper()
+	h, err := e.CA.Issue(testca.IssueOptions{Name: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h, softSpec(h)
+}
+
+// softSpec is the --signer spec of a test holder's key and certificate.
+func softSpec(h *testca.Holder) string { return "soft:" + h.KeyPath + "," + h.CertPath }

@@ -14,7 +14,6 @@ import (
 	"github.com/idledger/idledger/cli"
 	"github.com/idledger/idledger/node"
 	"github.com/idledger/idledger/node/nodetest"
-	"github.com/idledger/idledger/testca"
 )
 
 // TestStalenessGateAnswersUnknown: a gate follows the chain with idledger
@@ -27,11 +26,7 @@ func TestStalenessGateAnswersUnknown(t *testing.T) {
 	e.StartOptions.Feed = &node.FeedOptions{ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"}}
 	e.Start(t)
 	nodetest.WaitHeight(context.Background(), t, e.URL, 2)
-	alice, err := e.CA.Issue(testca.IssueOptions{Name: "alice"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	soft := "soft:" + alice.KeyPath + "," + alice.CertPath
+	alice, soft := issueHolder(t, e, "alice")
 	ok(t, nil, "attest", "--node", e.URL, "--signer", soft, "--member-key", e.Init.MemberKeyFile,
 		"--claim-type", "kyc", "--claim-hash", strings.Repeat("ab", 32))
 
