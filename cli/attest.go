@@ -91,10 +91,7 @@ Example:
       --signer plugin:gpse --member-key member_key.pem --claim-type kyc --claim-file claim.txt > tx.bin`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := output.check(); err != nil {
-				return err
-			}
-			if err := requireFlags(cmd, "signer", "member-key", "claim-type"); err != nil {
+			if err := checkFlags(cmd, output, "signer", "member-key", "claim-type"); err != nil {
 				return err
 			}
 			req, err := attestRequest(cmd, claimType, claimFile, claimHash, notAfter, notMyNumber)

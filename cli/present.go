@@ -169,10 +169,7 @@ Example:
       --audience gate-7 --verifier-dir gate-store -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := output.check(); err != nil {
-				return err
-			}
-			if err := requireFlags(cmd, "presentation", "claim-type"); err != nil {
+			if err := checkFlags(cmd, output, "presentation", "claim-type"); err != nil {
 				return err
 			}
 			nodeSet := cmd.Flags().Changed("node")

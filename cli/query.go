@@ -136,10 +136,7 @@ Examples:
       --trust-height 120000 --trust-hash 3F6A...C1 --node http://10.0.0.5:26657`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := q.output.check(); err != nil {
-				return err
-			}
-			if err := requireFlags(cmd, "claim-type"); err != nil {
+			if err := checkFlags(cmd, q.output, "claim-type"); err != nil {
 				return err
 			}
 			subject, err := subjectFrom(sf.certFile, sf.subjectHex)

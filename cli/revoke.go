@@ -256,10 +256,7 @@ Examples:
       --member-key node/config/member_key.pem`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := output.check(); err != nil {
-				return err
-			}
-			if err := requireFlags(cmd, "reason", "member-key"); err != nil {
+			if err := checkFlags(cmd, output, "reason", "member-key"); err != nil {
 				return err
 			}
 			if len(reason) > chain.MaxReasonLen {

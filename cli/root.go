@@ -208,6 +208,15 @@ func addHomeFlag(fs *pflag.FlagSet, home *string) {
 	fs.StringVar(home, "home", defaultHome(), "node home directory ($IDLEDGER_HOME)")
 }
 
+// checkFlags is the first step of a command that prints a result: -o,
+// then the flags it requires.
+func checkFlags(cmd *cobra.Command, o *output, required ...string) error {
+	if err := o.check(); err != nil {
+		return err
+	}
+	return requireFlags(cmd, required...)
+}
+
 // requireFlags reports the first of names that was not given.
 func requireFlags(cmd *cobra.Command, names ...string) error {
 	for _, n := range names {

@@ -168,10 +168,7 @@ record says. verified_through is the last block all of whose changes the
 store holds; header_time and age say how fresh that is.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := output.check(); err != nil {
-				return err
-			}
-			if err := requireFlags(cmd, "dir", "claim-type"); err != nil {
+			if err := checkFlags(cmd, output, "dir", "claim-type"); err != nil {
 				return err
 			}
 			subject, err := subjectFrom(certFile, subjectHex)
