@@ -9,7 +9,15 @@
 // the next block, and that header with CometBFT's light client from a
 // trusted checkpoint: by default the genesis block, whose commit is checked
 // against the genesis validators. A proof or header that does not verify is
-// an error, never an answer.
+// an error, never an answer. The proof check itself is package chain's
+// (chain.CheckProof); this package fetches the proofs and the headers.
+//
+// One file per job: client.go (the client and plain reads), verify.go (the
+// light client and verified reads), registry.go (the claim-type registry),
+// checkpoint.go (a trusted checkpoint from independent servers), submit.go
+// (broadcasting and member signing), attest.go, revoke.go, gov.go
+// (governance writes and reads), revocationbatch.go (a bulk subject
+// revocation and its progress file) and offline.go (generate-only signing).
 package client
 
 import (
