@@ -223,12 +223,7 @@ func viewStatus(st *client.Status) statusView {
 		v.AppHash = fmt.Sprintf("%X", st.AppHash)
 		v.Trust = &trustView{Source: st.Trust.Source, Height: st.Trust.Height, Hash: fmt.Sprintf("%X", st.Trust.Hash), Period: st.Trust.Period.String()}
 	}
-	if e := st.Entry; e != nil {
-		v.Attestation = &entryView{
-			ID: hex.EncodeToString(e.AttestationId), Attester: e.Attester, ClaimHash: hex.EncodeToString(e.ClaimHash),
-			NotAfter: unixUTC(e.NotAfter), Height: e.Height, Revocation: revView(e.Revocation),
-		}
-	}
+	v.Attestation = viewEntry(st.Entry)
 	v.Revocation = revView(st.Revocation)
 	v.ClaimTypeEntry = viewClaimType(st.ClaimTypeEntry)
 	if st.Entry != nil {
@@ -238,16 +233,33 @@ func viewStatus(st *client.Status) statusView {
 	return v
 }
 
-func (v statusView) text(w io.Writer) {
-	fmt.Fprintln(w, v.State)
-	fmt.Fprintf(w, "  subject:     %s\n", v.Subject)
-	fmt.Fprintf(w, "  claim type:  %s\n", v.ClaimType)
-	if a := v.Attestation; a != nil {
+// viewEntry is a status record's entry (its attestation) as printed.
+func viewEntry(e *chainpb.StatusEntry) *entryView {
+	if e == nil {
+		return nil
+	}
+	return &entryView{
+		ID: hex.EncodeToString(e.AttestationId), Attester: e.Attester, ClaimHash: hex.EncodeToString(e.ClaimHash),
+		NotAfter: unixUTC(e.NotAfter), Height: e.Height, Revocation: revView(e.Revocation),
+	}
+}
+
+// printStatusHead prints the first lines of a status answer, the same
+// from query status and verifier check.
+func printStatusHead(w io.Writer, state, subject, claimType string, a *entryView, r *revocationView) {
+	fmt.Fprintln(w, state)
+	fmt.Fprintf(w, "  subject:     %s\n", subject)
+	fmt.Fprintf(w, "  claim type:  %s\n", claimType)
+	if a != nil {
 		fmt.Fprintf(w, "  attestation: %s by %s at height %d, not after %s\n", a.ID, a.Attester, a.Height, a.NotAfter.Format(time.RFC3339))
 	}
-	if r := v.Revocation; r != nil {
+	if r != nil {
 		fmt.Fprintf(w, "  revoked:     by %s at %s: %s\n", r.By, r.Time.Format(time.RFC3339), r.Reason)
 	}
+}
+
+func (v statusView) text(w io.Writer) {
+	printStatusHead(w, v.State, v.Subject, v.ClaimType, v.Attestation, v.Revocation)
 	switch ct := v.ClaimTypeEntry; {
 	case ct == nil:
 		fmt.Fprintf(w, "  claim type:  not registered\n")
