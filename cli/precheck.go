@@ -35,15 +35,12 @@ func openSigner(spec string) (s signer.Signer, closeSigner func(), err error) {
 	return s, closeSigner, nil
 }
 
-// refusal is a refusal found before anything was signed or sent: the
-// chain's own rule applied to what the node reports, printed as the chain
-// prints it, with the code the chain would give.
-type refusal struct{ *chain.TxError }
-
-func (r refusal) Error() string { return fmt.Sprintf("%s (code %d)", r.Msg, r.Code) }
-
+// newRefusal is a refusal found before anything was signed or sent: the
+// chain's own rule applied to what the node reports, with the code the
+// chain would give, as the client reports its own certificate pre-check
+// (a *client.TxError of stage client.StageLocal).
 func newRefusal(code chain.Code, format string, args ...any) error {
-	return refusal{&chain.TxError{Code: code, Msg: fmt.Sprintf(format, args...)}}
+	return &client.TxError{Stage: client.StageLocal, Code: uint32(code), Log: fmt.Sprintf(format, args...)}
 }
 
 // precheckChainID returns the chain ID the node serves, refusing a
@@ -103,7 +100,7 @@ func precheckAttest(ctx context.Context, c *client.Client, a attestCheck) (strin
 	if err := chain.CheckAttestClaimType(ct, mem.Id, a.claimType, notAfter.Unix(), now.Unix()); err != nil {
 		var te *chain.TxError
 		if errors.As(err, &te) {
-			return "", refusal{te}
+			return "", newRefusal(te.Code, "%s", te.Msg)
 		}
 		return "", err
 	}
