@@ -66,9 +66,10 @@ type attestCheck struct {
 
 // precheckAttest applies to an attestation the rules the node can answer
 // without the holder: the chain ID, the attesting member (--member, or the
-// member registered with the key), and the claim-type registry (registered,
-// not retired, the member among its attesters, --not-after within its
-// maximum validity). It returns the chain ID to sign for.
+// member registered with the key) and its attester role, and the
+// claim-type registry (registered, not retired, the member among its
+// attesters, --not-after within its maximum validity). It returns the
+// chain ID to sign for.
 func precheckAttest(ctx context.Context, c *client.Client, a attestCheck) (string, error) {
 	chainID, err := precheckChainID(ctx, c, a.chainID)
 	if err != nil {
@@ -82,6 +83,9 @@ func precheckAttest(ctx context.Context, c *client.Client, a attestCheck) (strin
 	}
 	if err != nil {
 		return "", err
+	}
+	if !chain.HasRole(mem, chain.RoleAttester) { // chain/machine.go's signer rule, checked first there too
+		return "", newRefusal(chain.CodeMissingRole, "member %q is not a %s", mem.Id, chain.RoleAttester)
 	}
 	ct, err := c.ClaimType(ctx, a.claimType, false)
 	if errors.Is(err, client.ErrNotFound) {

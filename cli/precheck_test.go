@@ -14,10 +14,11 @@ import (
 // TestAttestChecksBeforeAskingTheHolder: attest asks the node about every
 // rule it can check without the holder before the holder's signer is
 // started (a card or phone may want its PIN at once): an unregistered or
-// retired claim type, a member that may not attest the type, a --not-after
-// past its maximum validity, an unknown member and another chain ID are
-// refused with the chain's code while the signer plugin, which records
-// each start, never runs. A good attestation does start it.
+// retired claim type, a member without the attester role or one that may
+// not attest the type, a --not-after past its maximum validity, an unknown
+// member and another chain ID are refused with the chain's code while the
+// signer plugin, which records each start, never runs. A good attestation
+// does start it.
 func TestAttestChecksBeforeAskingTheHolder(t *testing.T) {
 	// Not parallel: PATH leads to the recording plugin.
 	bin := t.TempDir()
@@ -41,6 +42,9 @@ func TestAttestChecksBeforeAskingTheHolder(t *testing.T) {
 	bankKey := filepath.Join(e.Dir, "bank.pem")
 	newMemberKey(t, bankKey)
 	ok(t, &p, append([]string{"gov", "propose", "add-member", "--id", "bank", "--pub-key-file", bankKey, "--roles", "attester"}, gov...)...)
+	clerkKey := filepath.Join(e.Dir, "clerk.pem")
+	newMemberKey(t, clerkKey)
+	ok(t, &p, append([]string{"gov", "propose", "add-member", "--id", "clerk", "--pub-key-file", clerkKey, "--roles", "revoker"}, gov...)...)
 	ok(t, &p, append([]string{"gov", "propose", "register-claim-type", "--name", "bank-only", "--attester", "bank", "--max-validity", "1000h"}, gov...)...)
 	if p.Status != "executed" {
 		t.Fatalf("register-claim-type = %+v", p)
@@ -57,6 +61,7 @@ func TestAttestChecksBeforeAskingTheHolder(t *testing.T) {
 		{[]string{"--claim-type", "kyc", "--not-after", time.Now().Add(2 * 8760 * time.Hour).Format(time.RFC3339)}, "maximum validity 8760h0m0s after the block time (code 73)"},
 		{[]string{"--claim-type", "kyc", "--chain-id", "another-chain"}, `signed for chain "another-chain", the node at ` + e.URL + ` serves "precheck-test" (code 2)`},
 		{[]string{"--claim-type", "kyc", "--member", "nobody"}, `member "nobody": not found`},
+		{[]string{"--claim-type", "kyc", "--member-key", clerkKey}, `member "clerk" is not a attester (code 6)`},
 	} {
 		refused(t, tc.want, append(attest, tc.args...)...)
 		if pluginRan() {
