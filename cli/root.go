@@ -28,7 +28,7 @@ const (
 // usageError marks a mistake in the command line: Main exits with
 // ExitUsage for any error that wraps one. Flag errors (SetFlagErrorFunc),
 // argument-count errors (every command's Args, see typeArgErrors), an
-// unknown command (Main) and the commands' own checks (usagef) all come
+// unknown command (execute) and the commands' own checks (usagef) all come
 // wrapped in it, so Main needs no look at the message.
 type usageError struct{ err error }
 
