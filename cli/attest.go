@@ -141,7 +141,7 @@ Example:
 	f.StringVar(&claimHash, "claim-hash", "", "the claim hash, 64 hex digits")
 	f.BoolVar(&notMyNumber, "not-my-number", false, "the claim file's 12-digit number is not a My Number (see above)")
 	f.StringVar(&notAfter, "not-after", "", "when the attestation lapses, RFC 3339 (default: 30 days, at most the certificate's expiry)")
-	f.StringVar(&chainID, "chain-id", "", "sign for this chain ID (default: the node's)")
+	f.StringVar(&chainID, "chain-id", "", "sign for this chain ID (default: the node's; with a node, it must be the node's)")
 	f.DurationVar(&timeout, "timeout", time.Minute, "how long to wait for the commit")
 	offline.add(f)
 	output = addOutputFlag(cmd)
