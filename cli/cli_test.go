@@ -130,7 +130,18 @@ func TestQuickstart(t *testing.T) {
 	if a.Subject != holder.Subject || a.ClaimType != "kyc" {
 		t.Errorf("attestation = %+v", a)
 	}
-	ok(t, nil, "query", "params", "--node", url, "-o", "json")
+	var params struct {
+		MaxAttestationLifetime string `json:"max_attestation_lifetime"`
+		GovernorThreshold      uint32 `json:"governor_threshold"`
+		MaxRevocationsPerTx    uint32 `json:"max_revocations_per_tx"`
+	}
+	ok(t, &params, "query", "params", "--node", url, "-o", "json")
+	if params.MaxAttestationLifetime != "8760h0m0s" || params.GovernorThreshold != 1 || params.MaxRevocationsPerTx != 256 {
+		t.Errorf("params = %+v", params)
+	}
+	if text := ok(t, nil, "query", "params", "--node", url); !strings.Contains(text, "max attestation lifetime:   8760h0m0s\n") {
+		t.Errorf("text params:\n%s", text)
+	}
 	ok(t, nil, "query", "anchors", "--node", url, "-o", "json")
 
 	// Stop and restart: the block after the attestation keeps its app hash,

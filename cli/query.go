@@ -15,6 +15,7 @@ import (
 	"github.com/idledger/idledger/chain"
 	"github.com/idledger/idledger/chain/chainpb"
 	"github.com/idledger/idledger/client"
+	"github.com/idledger/idledger/genesis"
 	"github.com/idledger/idledger/jpki"
 	"github.com/idledger/idledger/node"
 )
@@ -417,16 +418,6 @@ transactions must use.`,
 	}
 }
 
-type paramsView struct {
-	MaxAttestationLifetime   string `json:"max_attestation_lifetime"`
-	AllowSigningCertificates bool   `json:"allow_signing_certificates"`
-	BlockRetention           int64  `json:"block_retention"`
-	MaxAttestationsPerClaim  uint32 `json:"max_attestations_per_claim"`
-	GovernorThreshold        uint32 `json:"governor_threshold"`
-	ProposalTTLBlocks        int64  `json:"proposal_ttl_blocks"`
-	MaxRevocationsPerTx      uint32 `json:"max_revocations_per_tx"`
-}
-
 func newQueryParamsCommand(q *queryFlags) *cobra.Command {
 	return &cobra.Command{
 		Use:   "params",
@@ -437,17 +428,9 @@ func newQueryParamsCommand(q *queryFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			v := paramsView{
-				MaxAttestationLifetime:   (time.Duration(p.MaxAttestationLifetime) * time.Second).String(),
-				AllowSigningCertificates: p.AllowSigningCertificates,
-				BlockRetention:           p.BlockRetention,
-				MaxAttestationsPerClaim:  p.MaxAttestationsPerClaim,
-				GovernorThreshold:        p.GovernorThreshold,
-				ProposalTTLBlocks:        p.ProposalTtlBlocks,
-				MaxRevocationsPerTx:      p.MaxRevocationsPerTx,
-			}
+			v := genesis.ParamsOf(p) // as a genesis file holds them
 			return q.output.print(cmd.OutOrStdout(), v, func(w io.Writer) {
-				fmt.Fprintf(w, "max attestation lifetime:   %s\n", v.MaxAttestationLifetime)
+				fmt.Fprintf(w, "max attestation lifetime:   %s\n", time.Duration(v.MaxAttestationLifetime))
 				fmt.Fprintf(w, "allow signing certificates: %v\n", v.AllowSigningCertificates)
 				fmt.Fprintf(w, "block retention:            %d blocks (0: keep all)\n", v.BlockRetention)
 				fmt.Fprintf(w, "max attestations per claim: %d\n", v.MaxAttestationsPerClaim)
