@@ -36,14 +36,7 @@ func TestOfflineSigningBroadcast(t *testing.T) {
 			t.Errorf("idledger %s: exit %d, stdout %d bytes, stderr %q; want a usage error with %q", strings.Join(tc.args, " "), code, len(out), errs, tc.want)
 		}
 	}
-	write := func(name, data string) string {
-		t.Helper()
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(data), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := func(name, data string) string { t.Helper(); return writeFile(t, dir, name, data) }
 	attTx := write("attest.bin", ok(t, nil, append(attest, "--chain-id", "offline", "--member", "operator", "--sequence", "0")...))
 
 	newKey := filepath.Join(dir, "bank.pem")

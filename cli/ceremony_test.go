@@ -135,10 +135,7 @@ func TestCeremonyFourOrganisationsThenStateSyncJoin(t *testing.T) {
 		nodetest.WaitHeight(ctx, t, o.url, 2)
 	}
 
-	claim := filepath.Join(dir, "claim.txt")
-	if err := os.WriteFile(claim, []byte("KYC done"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	claim := writeFile(t, dir, "claim.txt", "KYC done")
 	var att struct {
 		ID     string `json:"id"`
 		Height int64  `json:"height"`

@@ -62,18 +62,12 @@ func TestClaimTypeRegistry(t *testing.T) {
 		t.Errorf("text claim-types:\n%s", text)
 	}
 
-	claim := filepath.Join(dir, "claim.txt")
-	if err := os.WriteFile(claim, []byte("student 2026"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	claim := writeFile(t, dir, "claim.txt", "student 2026")
 	attest := []string{"attest", "--node", url, "--member-key", opKey, "--claim-file", claim, "--signer", holder.Signer}
 	refused(t, "(code 70)", append(attest, "--claim-type", "student-fare")...)
 
 	gov := []string{"--node", url, "--member-key", opKey, "-o", "json"}
-	schema := filepath.Join(dir, "schema.txt")
-	if err := os.WriteFile(schema, []byte("student-fare schema"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	schema := writeFile(t, dir, "schema.txt", "student-fare schema")
 	var p proposalJSON
 	ok(t, &p, append([]string{"gov", "propose", "register-claim-type", "--name", "student-fare", "--attester", "operator",
 		"--max-validity", "1000h", "--schema-file", schema, "--description", "enrolled student"}, gov...)...)

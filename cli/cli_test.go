@@ -2,7 +2,6 @@ package cli_test
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -68,10 +67,7 @@ func TestQuickstart(t *testing.T) {
 
 	stop := startNode(t, home, url)
 
-	claim := filepath.Join(dir, "claim.txt")
-	if err := os.WriteFile(claim, []byte("KYC done 2026-05-01, ref 123"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	claim := writeFile(t, dir, "claim.txt", "KYC done 2026-05-01, ref 123")
 	attest := []string{"attest", "--node", url, "--member-key", initRes.MemberKeyFile, "--claim-type", "kyc", "--claim-file", claim}
 	var att struct {
 		ID       string `json:"id"`

@@ -47,10 +47,7 @@ func TestRevocationAndGovernance(t *testing.T) {
 	dir, ca, home, url, opKey, holders := n.Dir, n.CA, n.Home, n.URL, n.MemberKey, n.Holders
 	startNode(t, home, url)
 
-	claim := filepath.Join(dir, "claim.txt")
-	if err := os.WriteFile(claim, []byte("KYC done"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	claim := writeFile(t, dir, "claim.txt", "KYC done")
 	attest := func(h string) string {
 		t.Helper()
 		var a struct{ ID string }
