@@ -174,8 +174,9 @@ func (m *Machine) anchors(st Store) *anchorSet {
 	}
 	parsed, err := DecodeAnchorSet(raw)
 	if err != nil {
-		// Genesis and governance admit parsed anchors only.
-		panic(fmt.Sprintf("chain: stored trust anchors: %v", err))
+		// Genesis and governance admit parsed anchors only: a broken
+		// invariant, not a bad input.
+		panic(fmt.Sprintf("%v (stored)", err))
 	}
 	s := &anchorSet{anchors: parsed, digest: digest}
 	m.anchorSets.Put(digest, s)
