@@ -22,14 +22,8 @@ import (
 
 var ctx = context.Background()
 
-func world(t testing.TB) *fixture.World {
-	t.Helper()
-	w, err := fixture.Get()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return w
-}
+// world is the shared fixture world (fixture.MustGet).
+var world = fixture.MustGet
 
 func openApp(t testing.TB, dir string) *app.App {
 	t.Helper()
@@ -102,7 +96,7 @@ func TestRestartKeepsState(t *testing.T) {
 	if again.LastBlockHeight != 2 || !bytes.Equal(again.LastBlockAppHash, info.LastBlockAppHash) {
 		t.Fatalf("after restart: height %d hash %X, want 2 %X", again.LastBlockHeight, again.LastBlockAppHash, info.LastBlockAppHash)
 	}
-	q, _ := b.Query(ctx, &abci.RequestQuery{Path: app.PathKey, Data: chain.ClaimKey(w.Subject(fixture.Bob), "kyc")})
+	q, _ := b.Query(ctx, &abci.RequestQuery{Path: chain.PathKey, Data: chain.ClaimKey(w.Subject(fixture.Bob), "kyc")})
 	cs := new(chainpb.ClaimStatus)
 	if err := proto.Unmarshal(q.Value, cs); err != nil || chain.StatusOf(cs, fixture.Now.Unix()).State != chain.StateValid {
 		t.Fatalf("bob's status after restart: %v %v", cs, err)
@@ -174,8 +168,8 @@ func TestProofs(t *testing.T) {
 		exists bool
 	}{{fixture.Alice, true}, {fixture.Bob, false}} {
 		key := chain.ClaimKey(w.Subject(tc.holder), "kyc")
-		q, _ := a.Query(ctx, &abci.RequestQuery{Path: app.PathKey, Data: key, Prove: true})
-		if q.Code != 0 || q.ProofOps == nil || len(q.ProofOps.Ops) != 1 || q.ProofOps.Ops[0].Type != app.ProofOpIAVL {
+		q, _ := a.Query(ctx, &abci.RequestQuery{Path: chain.PathKey, Data: key, Prove: true})
+		if q.Code != 0 || q.ProofOps == nil || len(q.ProofOps.Ops) != 1 || q.ProofOps.Ops[0].Type != chain.ProofOpIAVL {
 			t.Fatalf("%s: query %+v", tc.holder, q)
 		}
 		var p ics23.CommitmentProof
@@ -288,15 +282,15 @@ func TestRangePaging(t *testing.T) {
 		}
 		return ids
 	}
-	all := list(app.PathRange)
+	all := list(chain.PathRange)
 	if len(all) != 3 {
 		t.Fatalf("members %v", all)
 	}
-	rest := list(app.PathRange + "/after/" + hex.EncodeToString(chain.MemberKey(all[0])))
+	rest := list(chain.PathRange + "/after/" + hex.EncodeToString(chain.MemberKey(all[0])))
 	if len(rest) != 2 || rest[0] != all[1] || rest[1] != all[2] {
 		t.Fatalf("after %s: %v, want %v", all[0], rest, all[1:])
 	}
-	q, _ := a.Query(ctx, &abci.RequestQuery{Path: app.PathRange + "/after/zz", Data: chain.MembersPrefix()})
+	q, _ := a.Query(ctx, &abci.RequestQuery{Path: chain.PathRange + "/after/zz", Data: chain.MembersPrefix()})
 	if q.Code == 0 {
 		t.Fatal("a bad continuation key was accepted")
 	}

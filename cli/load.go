@@ -66,10 +66,7 @@ Example:
   idledger testnet load --compare kvstore --validators 1 --rate 2500 --duration 20s`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := output.check(); err != nil {
-				return err
-			}
-			if err := requireFlags(cmd, "rate", "duration"); err != nil {
+			if err := checkFlags(cmd, output, "rate", "duration"); err != nil {
 				return err
 			}
 			if nodes != "" {

@@ -130,7 +130,7 @@ func runVerifier(t *testing.T, o verifier.Options) (*verifier.Verifier, func()) 
 }
 
 // waitState waits until the store says want for (subject, claim type).
-func waitState(t *testing.T, dir string, subject []byte, claimType string, want chain.State) *verifier.Answer {
+func waitState(t *testing.T, dir string, subject []byte, claimType string, want chain.ClaimState) *verifier.Answer {
 	t.Helper()
 	s, err := verifier.ReadStore(dir)
 	if err != nil {

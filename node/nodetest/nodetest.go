@@ -8,7 +8,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/ed25519"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,7 +16,8 @@ import (
 
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 
-	"github.com/idledger/idledger/client"
+	"github.com/idledger/idledger/internal/testutil"
+	"github.com/idledger/idledger/memberkey"
 	"github.com/idledger/idledger/node"
 	"github.com/idledger/idledger/testca"
 )
@@ -63,15 +63,11 @@ func TempDir(t testing.TB) string {
 	return dir
 }
 
-// FreeAddr returns a loopback host:port that was free a moment ago.
+// FreeAddr returns a loopback host:port that was free a moment ago
+// (testutil.FreeAddr).
 func FreeAddr(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
+	return testutil.FreeAddr(t)
 }
 
 // ClaimTypes are registered in the genesis New makes, for its operator:
@@ -100,7 +96,7 @@ func New(t testing.TB, chainID string) *Env {
 		t.Fatal(err)
 	}
 	e.Init = res
-	if e.MemberKey, err = client.ReadMemberKey(res.MemberKeyFile); err != nil {
+	if e.MemberKey, err = memberkey.Read(res.MemberKeyFile); err != nil {
 		t.Fatal(err)
 	}
 	return e
