@@ -21,6 +21,19 @@ const testChain = "valsigner-test"
 
 var freeAddr = testutil.FreeAddr
 
+// openSigner opens a signer on a new key and sign state, closed when the
+// test ends.
+func openSigner(t *testing.T) *Signer {
+	t.Helper()
+	keyPath, statePath := genKey(t)
+	s, err := Open(keyPath, statePath, OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
 func genKey(t testing.TB) (keyPath, statePath string) {
 	t.Helper()
 	dir := t.TempDir()
