@@ -34,6 +34,19 @@ func openApp(t testing.TB, dir string) *app.App {
 	return a
 }
 
+// atBlock1 is the usual start of an app test: the fixture world and an app
+// in a fresh directory, initialised from the fixture genesis, with an empty
+// block 1 committed. The app is closed when tb ends.
+func atBlock1(tb testing.TB) (*fixture.World, *app.App) {
+	tb.Helper()
+	w := world(tb)
+	a := openApp(tb, tb.TempDir())
+	tb.Cleanup(func() { a.Close() })
+	initChain(tb, a, w)
+	block(tb, a, 1)
+	return w, a
+}
+
 func initChain(t testing.TB, a *app.App, w *fixture.World) {
 	t.Helper()
 	st, err := json.Marshal(w.AppState)
@@ -134,11 +147,7 @@ func TestSameBlocksSameHash(t *testing.T) {
 // TestCheckTxSequences: the mempool admits a member's consecutive
 // transactions and refuses a replay before any block.
 func TestCheckTxSequences(t *testing.T) {
-	w := world(t)
-	a := openApp(t, t.TempDir())
-	defer a.Close()
-	initChain(t, a, w)
-	block(t, a, 1)
+	w, a := atBlock1(t)
 	txs := attestTxs(t, w, fixture.Alice, fixture.Bob)
 	for i, tx := range txs {
 		if r, _ := a.CheckTx(ctx, &abci.RequestCheckTx{Tx: tx}); r.Code != 0 {
@@ -262,11 +271,7 @@ func TestNoCertificateInState(t *testing.T) {
 
 // TestRangePaging: a long range continues after the last key of a page.
 func TestRangePaging(t *testing.T) {
-	w := world(t)
-	a := openApp(t, t.TempDir())
-	defer a.Close()
-	initChain(t, a, w)
-	block(t, a, 1)
+	_, a := atBlock1(t)
 	list := func(path string) []string {
 		q, _ := a.Query(ctx, &abci.RequestQuery{Path: path, Data: chain.MembersPrefix()})
 		if q.Code != 0 {
@@ -300,11 +305,7 @@ func TestRangePaging(t *testing.T) {
 // member's transactions out of order (gossip can do that) proposes them in
 // sequence order, and leaves out what cannot apply.
 func TestPrepareProposalOrdersSequences(t *testing.T) {
-	w := world(t)
-	a := openApp(t, t.TempDir())
-	defer a.Close()
-	initChain(t, a, w)
-	block(t, a, 1)
+	w, a := atBlock1(t)
 	txs := attestTxs(t, w, fixture.Alice, fixture.Bob, fixture.Expired, fixture.Alice)
 	// txs[3] is sequence 3 but alice's "kyc" again: valid. txs[2] (expired
 	// card) can never apply, so txs[3] waits for a sequence 2 that never
