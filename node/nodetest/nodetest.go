@@ -8,6 +8,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,9 +17,11 @@ import (
 
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 
+	"github.com/idledger/idledger/client"
 	"github.com/idledger/idledger/internal/testutil"
 	"github.com/idledger/idledger/memberkey"
 	"github.com/idledger/idledger/node"
+	"github.com/idledger/idledger/signer"
 	"github.com/idledger/idledger/testca"
 )
 
@@ -201,4 +204,25 @@ func waitStatus(ctx context.Context, t testing.TB, url string, h int64, caughtUp
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// Attest issues a new holder named name from e's test CA and has the node's
+// operator attest claimType for it through c, the claim hash being
+// SHA-256(name); it returns the holder and the attestation ID.
+func (e *Env) Attest(ctx context.Context, t testing.TB, c *client.Client, name, claimType string) (*testca.Holder, []byte) {
+	t.Helper()
+	h, err := e.CA.Issue(testca.IssueOptions{Name: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := signer.NewSoft(h.Key, h.CertDER)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash := sha256.Sum256([]byte(name))
+	r, err := c.Attest(ctx, client.AttestRequest{Signer: s, MemberKey: e.MemberKey, ClaimType: claimType, ClaimHash: hash[:]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h, r.ID
 }
