@@ -484,6 +484,18 @@ func writeManifest(dir string, m *Manifest) error {
 	return nil
 }
 
+// readManifestAbs makes dir absolute, so that the nodes' command lines
+// name their homes the same whatever directory a later command runs from,
+// and reads its manifest.
+func readManifestAbs(dir string) (string, *Manifest, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", nil, fmt.Errorf("testnet: %w", err)
+	}
+	m, err := ReadManifest(dir)
+	return dir, m, err
+}
+
 // ReadManifest reads DIR/testnet.json.
 func ReadManifest(dir string) (*Manifest, error) {
 	path := filepath.Join(dir, ManifestFile)
