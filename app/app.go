@@ -227,6 +227,9 @@ func (a *App) CheckTx(ctx context.Context, req *abci.RequestCheckTx) (*abci.Resp
 	chainID, committed := a.chainID, a.committed
 	a.mu.Unlock()
 	tx, err := a.decode(req.Tx, chainID)
+	if err == nil && req.Type != abci.CheckTxType_Recheck {
+		err = chain.CheckCanonical(tx) // no re-encoded copies in the mempool
+	}
 	if err == nil {
 		if committed != nil && req.Type != abci.CheckTxType_Recheck {
 			// A warm-up: Deliver below gives the verdict, from the cache.
