@@ -100,3 +100,27 @@ func TestRecheckLeavesOtherRulesToTheBlock(t *testing.T) {
 		t.Fatal("a refused attestation wrote to the state")
 	}
 }
+
+// TestRecheckRefusesSigningCertificateNoLongerAllowed: an attestation with a
+// JPKI signing certificate admitted while the parameters allowed them is
+// refused by the recheck once they no longer do (a proposal would never take
+// it again).
+func TestRecheckRefusesSigningCertificateNoLongerAllowed(t *testing.T) {
+	w := world(t)
+	m := chain.NewMachine(100)
+	tx, err := w.AttestTx(fixture.Attest{Holder: fixture.Signing, Sequence: 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := newState(t, w, func(g *chain.Genesis) { g.Params.AllowSigningCertificates = true })
+	if err := recheck(t, m, st, env, tx); err != nil {
+		t.Fatalf("while signing certificates are allowed: %v", err)
+	}
+	st = newState(t, w, func(g *chain.Genesis) { g.Params.AllowSigningCertificates = true })
+	p := chain.GetParams(st)
+	p.AllowSigningCertificates = false
+	chain.SetParams(st, p)
+	if err := recheck(t, m, st, env, tx); chain.CodeOf(err) != chain.CodeCertSigningProfile {
+		t.Fatalf("after they are no longer allowed: %v, want code %d", err, chain.CodeCertSigningProfile)
+	}
+}
