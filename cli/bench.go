@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -25,6 +26,7 @@ func newBenchGrowthCommand() *cobra.Command {
 		o      bench.GrowthOptions
 		home   string
 		keep   bool
+		prof   string
 		output *output
 	)
 	cmd := &cobra.Command{
@@ -85,6 +87,17 @@ Progress goes to stderr; the result to stdout (-o json:
 				fmt.Fprintf(stderr, "growth: %d of %d attestations, height %d, %s\n", p.Attestations, o.To, p.Height, p.Elapsed.Round(time.Second))
 			}
 			fmt.Fprintf(stderr, "growth: state in %s; checkpoints at %v\n", dir, bench.Checkpoints(o.First, o.To))
+			if prof != "" {
+				f, err := os.Create(prof)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
+			}
 			res, err := bench.Growth(cmd.Context(), o)
 			if err != nil {
 				return err
@@ -106,6 +119,10 @@ Progress goes to stderr; the result to stdout (-o json:
 	cmd.Flags().IntVar(&o.Workers, "workers", 0, "signing workers (default: one per core)")
 	cmd.Flags().IntVar(&o.First, "first", 10_000, "the first checkpoint (smoke runs)")
 	cmd.Flags().MarkHidden("first")
+	cmd.Flags().StringVar(&prof, "cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
+	cmd.Flags().MarkHidden("cpuprofile")
+	cmd.Flags().StringVar(&o.Presigned, "presigned", "", "a file of signed transactions: read if it exists (nothing is signed), else written; every one is still verified")
+	cmd.Flags().MarkHidden("presigned")
 	output = addOutputFlag(cmd)
 	return cmd
 }
