@@ -97,9 +97,12 @@ type Checkpoint struct {
 	// QueryProofUs is the median time of a status query with its ICS23
 	// proof (app.Query with prove), over random subjects.
 	QueryProofUs float64 `json:"query_proof_us"`
-	Height       int64   `json:"height"`
-	DiskBytes    int64   `json:"disk_bytes"`
-	ElapsedS     float64 `json:"elapsed_s"`
+	// MaxRSSMiB is the process's peak resident memory so far (the node
+	// cache's share grows with the state until the cache is full).
+	MaxRSSMiB float64 `json:"max_rss_mib"`
+	Height    int64   `json:"height"`
+	DiskBytes int64   `json:"disk_bytes"`
+	ElapsedS  float64 `json:"elapsed_s"`
 }
 
 // Result is a whole run.
@@ -429,6 +432,7 @@ func Growth(ctx context.Context, o GrowthOptions) (*Result, error) {
 			return res, err
 		}
 		cp.DiskBytesPerAttestation = float64(cp.DiskBytes) / float64(done)
+		cp.MaxRSSMiB = float64(maxRSS()) / (1 << 20)
 		if cp.QueryProofUs, err = w.queryMedian(ctx, a, done); err != nil {
 			return res, err
 		}
