@@ -217,7 +217,8 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 // while a block executes (the node gives the mempool its own ABCI
 // connection). Its verdicts are cached by transaction hash; the
 // state-dependent rules then run under the lock and find them there. A
-// recheck after a block verifies nothing again.
+// recheck after a block verifies nothing again and runs only the rules a
+// block can break (chain.Machine.Recheck).
 func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
 	defer a.metrics.timeCheck()()
 	a.mu.Lock()
@@ -235,8 +236,13 @@ func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.Respon
 		}
 		if err == nil {
 			h, t := chain.LastBlock(a.check)
-			// A tracker of its own: refuses a transaction too big for any block.
-			_, err = chain.TrackChanges(a.check).Deliver(a.machine, chain.Env{ChainID: a.chainID, Height: h + 1, Time: t}, tx)
+			env := chain.Env{ChainID: a.chainID, Height: h + 1, Time: t}
+			if req.Type == abci.CheckTxType_Recheck {
+				err = a.machine.Recheck(a.check, env, tx)
+			} else {
+				// A tracker of its own: refuses a transaction too big for any block.
+				_, err = chain.TrackChanges(a.check).Deliver(a.machine, env, tx)
+			}
 		}
 		a.mu.Unlock()
 	}

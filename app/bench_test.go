@@ -85,3 +85,28 @@ func BenchmarkFinalizeBlockPerTx(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRecheck is the cost per mempool transaction of the recheck that
+// follows every block: transactions checked before, run again on the new
+// state (nothing is verified again).
+func BenchmarkRecheck(b *testing.B) {
+	w := world(b)
+	a := openApp(b, b.TempDir())
+	defer a.Close()
+	initChain(b, a, w)
+	block(b, a, 1)
+	txs := benchTxs(b, w, b.N)
+	for i, tx := range txs {
+		if r, _ := a.CheckTx(ctx, &abci.RequestCheckTx{Tx: tx}); r.Code != 0 {
+			b.Fatalf("tx %d: %d %s", i, r.Code, r.Log)
+		}
+	}
+	block(b, a, 2) // an empty block: the check state starts again from it
+	b.ResetTimer()
+	defer cpuTime(b)()
+	for i := 0; i < b.N; i++ {
+		if r, _ := a.CheckTx(ctx, &abci.RequestCheckTx{Tx: txs[i], Type: abci.CheckTxType_Recheck}); r.Code != 0 {
+			b.Fatalf("tx %d: %d %s", i, r.Code, r.Log)
+		}
+	}
+}

@@ -12,9 +12,9 @@ import (
 	"github.com/idledger/idledger/internal/fixture"
 )
 
-// TestConcurrentCheckTxDuringBlocks: the node gives the mempool its own ABCI
-// connection, so CheckTx (verifying outside the app's lock), queries and
-// blocks run at once. Blocks executed that way end with the app hash of
+// TestConcurrentCheckTxDuringBlocks: the node calls CheckTx without any
+// ABCI mutex (node/abciclient.go), so several CheckTx calls (verifying
+// outside the app's lock), queries and blocks run at once. Blocks executed that way end with the app hash of
 // the same blocks on an app that saw nothing else. Run with -race.
 func TestConcurrentCheckTxDuringBlocks(t *testing.T) {
 	w := world(t)

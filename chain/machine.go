@@ -1,7 +1,6 @@
 package chain
 
 import (
-	"crypto/ed25519"
 	"crypto/sha256"
 	"fmt"
 
@@ -47,6 +46,8 @@ type Machine struct {
 	// sigs holds signature verdicts: keyed by the transaction's hash, which
 	// signature, and the key or certificate it was checked against.
 	sigs *memo.Cache[[32]byte, error]
+	// keys holds member keys ready to verify with (ed25519.go).
+	keys memberKeys
 }
 
 type certResult struct {
@@ -64,6 +65,7 @@ func NewMachine(certCache int) *Machine {
 		anchorSets: memo.New[[32]byte, *anchorSet](8),
 		certs:      memo.New[[32]byte, certResult](certCache),
 		sigs:       memo.New[[32]byte, error](2 * certCache),
+		keys:       newMemberKeys(1024),
 	}
 }
 
@@ -130,7 +132,7 @@ func (m *Machine) memberSig(tx *Tx, id string, pub []byte) error {
 		return err
 	}
 	var err error
-	if len(pub) != ed25519.PublicKeySize || !ed25519.Verify(pub, tx.SignBytes, tx.Env.MemberSignature) {
+	if !m.keys.verify(pub, tx.SignBytes, tx.Env.MemberSignature) {
 		err = refuse(CodeBadMemberSig, "signature of member %q does not verify", id)
 	}
 	m.sigs.Put(key, err)

@@ -21,7 +21,6 @@ import (
 	nm "github.com/cometbft/cometbft/node"
 	"github.com/cometbft/cometbft/p2p"
 	"github.com/cometbft/cometbft/privval"
-	"github.com/cometbft/cometbft/proxy"
 	cmttypes "github.com/cometbft/cometbft/types"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -471,14 +470,3 @@ func (g *guardedApp) Close() error {
 	return g.closer.Close()
 }
 
-// clientCreator connects CometBFT to the app in-process. idledger's app
-// locks for itself and verifies CheckTx outside its lock, so each ABCI
-// connection (consensus, mempool, query, snapshot) gets its own mutex and
-// the mempool verifies on one core while a block executes on another.
-// Another app (the kvstore reference) gets CometBFT's one shared mutex.
-func clientCreator(ga *guardedApp, other bool) proxy.ClientCreator {
-	if other {
-		return proxy.NewLocalClientCreator(ga)
-	}
-	return proxy.NewConnSyncLocalClientCreator(ga)
-}
