@@ -366,9 +366,10 @@ interval = %d
 keep_recent = %d
 
 [state]
-# How many nodes of the state tree stay in memory (0: the default, %d,
-# about 200-400 MB). A proven query reads one path from the root; with the
-# upper levels cached it is answered without touching the disk.
+# How many nodes of the state tree stay in memory (0: the default, %d:
+# a million attestations make about 2.5 million nodes, and a full cache
+# takes 3-4 GB). A proven query reads one path from the root; with the
+# path cached it is answered without touching the disk.
 cache_nodes = %d
 # How many recent versions of the state stay queryable with proofs (0: the
 # default, %d). Older versions are deleted every prune_every heights (0:
