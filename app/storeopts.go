@@ -44,7 +44,7 @@ const (
 	DefaultDBCacheMiB       = 8
 	DefaultDBWriteBufferMiB = 4
 	DefaultDBTableMiB       = 2
-	DefaultPruneEvery       = 1000
+	DefaultPruneEvery       = 10
 	// DefaultKeepVersions is how many recent versions of the state stay
 	// queryable (with proofs) when Options.KeepVersions is unset.
 	DefaultKeepVersions = 100_000
