@@ -106,9 +106,9 @@ Progress goes to stderr; the result to stdout (-o json:
 				return err
 			}
 			return output.print(cmd.OutOrStdout(), res, func(w io.Writer) {
-				fmt.Fprintf(w, "%12s  %10s  %10s  %10s  %8s\n", "attestations", "commit µs", "disk B", "query µs", "elapsed")
+				fmt.Fprintf(w, "%12s  %10s  %10s  %10s  %10s  %8s\n", "attestations", "commit µs", "cpu µs", "disk B", "query µs", "elapsed")
 				for _, c := range res.Checkpoints {
-					fmt.Fprintf(w, "%12d  %10.1f  %10.0f  %10.1f  %7.0fs\n", c.Attestations, c.CommitUsPerAttestation, c.DiskBytesPerAttestation, c.QueryProofUs, c.ElapsedS)
+					fmt.Fprintf(w, "%12d  %10.1f  %10.1f  %10.0f  %10.1f  %7.0fs\n", c.Attestations, c.CommitUsPerAttestation, c.CommitCPUUsPerAttestation, c.DiskBytesPerAttestation, c.QueryProofUs, c.ElapsedS)
 				}
 				fmt.Fprintf(w, "(per attestation; blocks of %d; %d signing workers)\n", res.BlockSize, res.Workers)
 			})
