@@ -469,4 +469,3 @@ func (g *guardedApp) Close() error {
 	}
 	return g.closer.Close()
 }
-
