@@ -238,7 +238,7 @@ func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.Respon
 		}
 		if err == nil {
 			h, t := chain.LastBlock(a.check)
-			env := chain.Env{ChainID: a.chainID, Height: h + 1, Time: t}
+			env := chain.Env{Height: h + 1, Time: t}
 			if req.Type == abci.CheckTxType_Recheck {
 				err = a.machine.Recheck(a.check, env, tx)
 			} else {
@@ -288,7 +288,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	store := chain.TrackChanges(treeStore{a.tree}) // lists the block's status writes (feed completeness)
-	env := chain.Env{ChainID: a.chainID, Height: req.Height, Time: req.Time.Unix()}
+	env := chain.Env{Height: req.Height, Time: req.Time.Unix()}
 	if err := a.beginUpgrade(store, env); err != nil {
 		return nil, err
 	}

@@ -22,14 +22,8 @@ import (
 
 var ctx = context.Background()
 
-func world(t testing.TB) *fixture.World {
-	t.Helper()
-	w, err := fixture.Get()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return w
-}
+// world is the shared fixture world (fixture.MustGet).
+var world = fixture.MustGet
 
 func openApp(t testing.TB, dir string) *app.App {
 	t.Helper()
@@ -38,6 +32,19 @@ func openApp(t testing.TB, dir string) *app.App {
 		t.Fatal(err)
 	}
 	return a
+}
+
+// atBlock1 is the usual start of an app test: the fixture world and an app
+// in a fresh directory, initialised from the fixture genesis, with an empty
+// block 1 committed. The app is closed when tb ends.
+func atBlock1(tb testing.TB) (*fixture.World, *app.App) {
+	tb.Helper()
+	w := world(tb)
+	a := openApp(tb, tb.TempDir())
+	tb.Cleanup(func() { a.Close() })
+	initChain(tb, a, w)
+	block(tb, a, 1)
+	return w, a
 }
 
 func initChain(t testing.TB, a *app.App, w *fixture.World) {
@@ -102,7 +109,7 @@ func TestRestartKeepsState(t *testing.T) {
 	if again.LastBlockHeight != 2 || !bytes.Equal(again.LastBlockAppHash, info.LastBlockAppHash) {
 		t.Fatalf("after restart: height %d hash %X, want 2 %X", again.LastBlockHeight, again.LastBlockAppHash, info.LastBlockAppHash)
 	}
-	q, _ := b.Query(ctx, &abci.RequestQuery{Path: app.PathKey, Data: chain.ClaimKey(w.Subject(fixture.Bob), "kyc")})
+	q, _ := b.Query(ctx, &abci.RequestQuery{Path: chain.PathKey, Data: chain.ClaimKey(w.Subject(fixture.Bob), "kyc")})
 	cs := new(chainpb.ClaimStatus)
 	if err := proto.Unmarshal(q.Value, cs); err != nil || chain.StatusOf(cs, fixture.Now.Unix()).State != chain.StateValid {
 		t.Fatalf("bob's status after restart: %v %v", cs, err)
@@ -140,11 +147,7 @@ func TestSameBlocksSameHash(t *testing.T) {
 // TestCheckTxSequences: the mempool admits a member's consecutive
 // transactions and refuses a replay before any block.
 func TestCheckTxSequences(t *testing.T) {
-	w := world(t)
-	a := openApp(t, t.TempDir())
-	defer a.Close()
-	initChain(t, a, w)
-	block(t, a, 1)
+	w, a := atBlock1(t)
 	txs := attestTxs(t, w, fixture.Alice, fixture.Bob)
 	for i, tx := range txs {
 		if r, _ := a.CheckTx(ctx, &abci.RequestCheckTx{Tx: tx}); r.Code != 0 {
@@ -174,8 +177,8 @@ func TestProofs(t *testing.T) {
 		exists bool
 	}{{fixture.Alice, true}, {fixture.Bob, false}} {
 		key := chain.ClaimKey(w.Subject(tc.holder), "kyc")
-		q, _ := a.Query(ctx, &abci.RequestQuery{Path: app.PathKey, Data: key, Prove: true})
-		if q.Code != 0 || q.ProofOps == nil || len(q.ProofOps.Ops) != 1 || q.ProofOps.Ops[0].Type != app.ProofOpIAVL {
+		q, _ := a.Query(ctx, &abci.RequestQuery{Path: chain.PathKey, Data: key, Prove: true})
+		if q.Code != 0 || q.ProofOps == nil || len(q.ProofOps.Ops) != 1 || q.ProofOps.Ops[0].Type != chain.ProofOpIAVL {
 			t.Fatalf("%s: query %+v", tc.holder, q)
 		}
 		var p ics23.CommitmentProof
@@ -268,11 +271,7 @@ func TestNoCertificateInState(t *testing.T) {
 
 // TestRangePaging: a long range continues after the last key of a page.
 func TestRangePaging(t *testing.T) {
-	w := world(t)
-	a := openApp(t, t.TempDir())
-	defer a.Close()
-	initChain(t, a, w)
-	block(t, a, 1)
+	_, a := atBlock1(t)
 	list := func(path string) []string {
 		q, _ := a.Query(ctx, &abci.RequestQuery{Path: path, Data: chain.MembersPrefix()})
 		if q.Code != 0 {
@@ -288,15 +287,15 @@ func TestRangePaging(t *testing.T) {
 		}
 		return ids
 	}
-	all := list(app.PathRange)
+	all := list(chain.PathRange)
 	if len(all) != 3 {
 		t.Fatalf("members %v", all)
 	}
-	rest := list(app.PathRange + "/after/" + hex.EncodeToString(chain.MemberKey(all[0])))
+	rest := list(chain.PathRange + "/after/" + hex.EncodeToString(chain.MemberKey(all[0])))
 	if len(rest) != 2 || rest[0] != all[1] || rest[1] != all[2] {
 		t.Fatalf("after %s: %v, want %v", all[0], rest, all[1:])
 	}
-	q, _ := a.Query(ctx, &abci.RequestQuery{Path: app.PathRange + "/after/zz", Data: chain.MembersPrefix()})
+	q, _ := a.Query(ctx, &abci.RequestQuery{Path: chain.PathRange + "/after/zz", Data: chain.MembersPrefix()})
 	if q.Code == 0 {
 		t.Fatal("a bad continuation key was accepted")
 	}
@@ -306,11 +305,7 @@ func TestRangePaging(t *testing.T) {
 // member's transactions out of order (gossip can do that) proposes them in
 // sequence order, and leaves out what cannot apply.
 func TestPrepareProposalOrdersSequences(t *testing.T) {
-	w := world(t)
-	a := openApp(t, t.TempDir())
-	defer a.Close()
-	initChain(t, a, w)
-	block(t, a, 1)
+	w, a := atBlock1(t)
 	txs := attestTxs(t, w, fixture.Alice, fixture.Bob, fixture.Expired, fixture.Alice)
 	// txs[3] is sequence 3 but alice's "kyc" again: valid. txs[2] (expired
 	// card) can never apply, so txs[3] waits for a sequence 2 that never

@@ -30,11 +30,7 @@ func benchTxs(b *testing.B, w *fixture.World, n int) [][]byte {
 // signatures, the certificate chain (new certificate each time) and the
 // state rules.
 func BenchmarkCheckTx(b *testing.B) {
-	w := world(b)
-	a := openApp(b, b.TempDir())
-	defer a.Close()
-	initChain(b, a, w)
-	block(b, a, 1)
+	w, a := atBlock1(b)
 	txs := benchTxs(b, w, b.N)
 	b.ResetTimer()
 	defer cpuTime(b)()
@@ -56,11 +52,7 @@ func BenchmarkFinalizeBlockPerTx(b *testing.B) {
 			name = "checked"
 		}
 		b.Run(name, func(b *testing.B) {
-			w := world(b)
-			a := openApp(b, b.TempDir())
-			defer a.Close()
-			initChain(b, a, w)
-			block(b, a, 1)
+			w, a := atBlock1(b)
 			txs := benchTxs(b, w, b.N)
 			if checked {
 				for i, tx := range txs {
@@ -90,11 +82,7 @@ func BenchmarkFinalizeBlockPerTx(b *testing.B) {
 // follows every block: transactions checked before, run again on the new
 // state (nothing is verified again).
 func BenchmarkRecheck(b *testing.B) {
-	w := world(b)
-	a := openApp(b, b.TempDir())
-	defer a.Close()
-	initChain(b, a, w)
-	block(b, a, 1)
+	w, a := atBlock1(b)
 	txs := benchTxs(b, w, b.N)
 	for i, tx := range txs {
 		if r, _ := a.CheckTx(ctx, &abci.RequestCheckTx{Tx: tx}); r.Code != 0 {

@@ -61,11 +61,7 @@ func process(t *testing.T, a *app.App, txs ...[]byte) abci.ResponseProcessPropos
 // honest blocks, including ones whose transactions fail on state (a
 // sequence out of turn), which FinalizeBlock refuses with a code.
 func TestByzantineProposalsRefused(t *testing.T) {
-	w := world(t)
-	a := openApp(t, t.TempDir())
-	defer a.Close()
-	initChain(t, a, w)
-	block(t, a, 1)
+	w, a := atBlock1(t)
 	honest := attestTxs(t, w, fixture.Alice, fixture.Bob)
 	for name, bad := range hostileTxs(t, w) {
 		for _, txs := range [][][]byte{{bad}, {honest[0], bad}, {bad, honest[0]}} {
@@ -129,11 +125,7 @@ func TestByzantineTxsChangeNothingInFinalizeBlock(t *testing.T) {
 // action does not touch the signing-certificate policy, so a signing
 // certificate after it stays refused.
 func TestByzantineProposalAfterGovernance(t *testing.T) {
-	w := world(t)
-	a := openApp(t, t.TempDir())
-	defer a.Close()
-	initChain(t, a, w)
-	block(t, a, 1)
+	w, a := atBlock1(t)
 	add := &chainpb.GovAction{Action: &chainpb.GovAction_AddMember{AddMember: &chainpb.Member{Id: "bank", PubKey: key("bank"), Roles: []string{chain.RoleAttester}}}}
 	gov := proposeTx(t, w, fixture.Operator, 0, add)
 	next, _ := w.AttestTx(fixture.Attest{Sequence: 1})
@@ -193,11 +185,7 @@ func privKey(name string) ed25519.PrivateKey {
 // after it: a bad subject signature, an untrusted CA, a bad member
 // signature and a signing certificate are refused as they are alone.
 func TestByzantineForgedGovernanceRelaxesNothing(t *testing.T) {
-	w := world(t)
-	a := openApp(t, t.TempDir())
-	defer a.Close()
-	initChain(t, a, w)
-	block(t, a, 1)
+	w, a := atBlock1(t)
 	anchor := &chainpb.GovAction{Action: &chainpb.GovAction_AddAnchor{AddAnchor: &chainpb.TrustAnchor{Kind: "auth", Certificate: w.OtherCA.CertDER}}}
 	forged := map[string][]byte{
 		"vote from nobody, zero signature":    forgedTx(t, signTx(t, w, &chainpb.TxBody{Msg: &chainpb.TxBody_Vote{Vote: &chainpb.Vote{ProposalId: 1}}}, "nobody", "")),

@@ -40,11 +40,7 @@ func bulkRevocations(t *testing.T, w *fixture.World, n int) [][]byte {
 // feed update may carry is proposed over several blocks; a proposer that
 // packs them anyway gets the excess refused with CodeBlockChangesFull.
 func TestPrepareProposalLeavesChangesForNextBlock(t *testing.T) {
-	w := world(t)
-	a := openApp(t, t.TempDir())
-	defer a.Close()
-	initChain(t, a, w)
-	block(t, a, 1)
+	w, a := atBlock1(t)
 	txs := bulkRevocations(t, w, 10)
 	for _, raw := range txs {
 		if r, err := a.CheckTx(ctx, &abci.RequestCheckTx{Tx: raw}); err != nil || r.Code != 0 {

@@ -56,7 +56,7 @@ func TestConcurrentCheckTxDuringBlocks(t *testing.T) {
 					if r.Code != 0 && r.Code != uint32(chain.CodeBadSequence) {
 						t.Errorf("CheckTx %d: %d %s", i, r.Code, r.Log)
 					}
-					busy.Query(ctx, &abci.RequestQuery{Path: app.PathKey, Data: chain.MemberKey(fixture.Operator)})
+					busy.Query(ctx, &abci.RequestQuery{Path: chain.PathKey, Data: chain.MemberKey(fixture.Operator)})
 				}
 			}
 		}(g)

@@ -130,7 +130,7 @@ func TestWarmAndColdCachesAgree(t *testing.T) {
 			}
 		}
 	}
-	q, _ := cold.Query(ctx, &abci.RequestQuery{Path: app.PathKey, Data: chain.ProposalKey(2)})
+	q, _ := cold.Query(ctx, &abci.RequestQuery{Path: chain.PathKey, Data: chain.ProposalKey(2)})
 	p := new(chainpb.Proposal)
 	if err := proto.Unmarshal(q.Value, p); err != nil || p.Status != chain.ProposalFailed {
 		t.Fatalf("second proposal: %v %v", p, err)

@@ -13,11 +13,7 @@ import (
 // ProcessProposal (every other validator) per transaction, for a block of
 // 500 attestations the node admitted in CheckTx first (the usual case).
 func BenchmarkProposalPerTx(b *testing.B) {
-	w := world(b)
-	a := openApp(b, b.TempDir())
-	defer a.Close()
-	initChain(b, a, w)
-	block(b, a, 1)
+	w, a := atBlock1(b)
 	txs := benchTxs(b, w, 500)
 	for i, tx := range txs {
 		if r, _ := a.CheckTx(ctx, &abci.RequestCheckTx{Tx: tx}); r.Code != 0 {

@@ -15,14 +15,6 @@ import (
 	"github.com/idledger/idledger/chain/chainpb"
 )
 
-// Query paths: see chain.PathKey and chain.PathRange.
-const (
-	PathKey     = chain.PathKey
-	PathRange   = chain.PathRange
-	ProofOpIAVL = chain.ProofOpIAVL
-	RangeLimit  = chain.RangeLimit
-)
-
 // Query codes.
 const (
 	queryCodeBadRequest = 1
@@ -56,20 +48,20 @@ func (a *App) query(req *abci.RequestQuery) (*abci.ResponseQuery, error) {
 	if err != nil {
 		return nil, err
 	}
-	if after, ok := strings.CutPrefix(req.Path, PathRange+"/after/"); ok {
+	if after, ok := strings.CutPrefix(req.Path, chain.PathRange+"/after/"); ok {
 		key, err := hex.DecodeString(after)
 		if err != nil || !bytes.HasPrefix(key, req.Data) {
-			return nil, qerr(queryCodeBadRequest, "%s/after/KEY: KEY must be hex and under the prefix", PathRange)
+			return nil, qerr(queryCodeBadRequest, "%s/after/KEY: KEY must be hex and under the prefix", chain.PathRange)
 		}
 		return queryRange(tree, req.Data, append(key, 0))
 	}
 	switch req.Path {
-	case PathKey:
+	case chain.PathKey:
 		return queryKey(tree, req.Data, req.Prove)
-	case PathRange:
+	case chain.PathRange:
 		return queryRange(tree, req.Data, req.Data)
 	default:
-		return nil, qerr(queryCodeBadRequest, "unknown query path %q (want %s or %s)", req.Path, PathKey, PathRange)
+		return nil, qerr(queryCodeBadRequest, "unknown query path %q (want %s or %s)", req.Path, chain.PathKey, chain.PathRange)
 	}
 }
 
@@ -106,7 +98,7 @@ func queryKey(tree *iavl.ImmutableTree, key []byte, prove bool) (*abci.ResponseQ
 		if err != nil {
 			return nil, qerr(queryCodeBadRequest, "proof: %v", err)
 		}
-		res.ProofOps = &cmtcrypto.ProofOps{Ops: []cmtcrypto.ProofOp{{Type: ProofOpIAVL, Key: key, Data: data}}}
+		res.ProofOps = &cmtcrypto.ProofOps{Ops: []cmtcrypto.ProofOp{{Type: chain.ProofOpIAVL, Key: key, Data: data}}}
 	}
 	return res, nil
 }
@@ -119,7 +111,7 @@ func queryRange(tree *iavl.ImmutableTree, prefix, start []byte) (*abci.ResponseQ
 	out := &chainpb.Range{}
 	end := chain.PrefixEnd(prefix)
 	tree.IterateRange(start, end, true, func(k, v []byte) bool {
-		if len(out.Pairs) == RangeLimit {
+		if len(out.Pairs) == chain.RangeLimit {
 			out.More = true
 			return true
 		}

@@ -29,20 +29,8 @@ func snapshotApp(t *testing.T, dir string, interval int64, keep int) *app.App {
 // fetched again from another peer, and a snapshot whose app hash is not
 // the verified one is refused.
 func TestSnapshotRestore(t *testing.T) {
-	w := world(t)
-	src := snapshotApp(t, t.TempDir(), 2, 2)
-	initChain(t, src, w)
-	var hash []byte
-	for h := int64(1); h <= 6; h++ {
-		var txs [][]byte
-		if h == 1 {
-			txs = attestTxs(t, w, "alice", "bob")
-		}
-		block(t, src, h, txs...)
-		src.WaitSnapshots()
-		info, _ := src.Info(ctx, &abci.RequestInfo{})
-		hash = info.LastBlockAppHash
-	}
+	src, hashes := snapshotSource(t)
+	hash := hashes[6]
 	list, err := src.ListSnapshots(ctx, &abci.RequestListSnapshots{})
 	if err != nil {
 		t.Fatal(err)

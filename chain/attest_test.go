@@ -14,14 +14,8 @@ import (
 	"github.com/idledger/idledger/internal/fixture"
 )
 
-func world(t testing.TB) *fixture.World {
-	t.Helper()
-	w, err := fixture.Get()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return w
-}
+// world is the shared fixture world (fixture.MustGet).
+var world = fixture.MustGet
 
 func newState(t testing.TB, w *fixture.World, tweak func(*chain.Genesis)) *fixture.MemStore {
 	st := fixture.NewMemStore()
@@ -33,7 +27,7 @@ func newState(t testing.TB, w *fixture.World, tweak func(*chain.Genesis)) *fixtu
 	return st
 }
 
-var env = chain.Env{ChainID: fixture.ChainID, Height: 10, Time: fixture.Now.Unix(), TxIndex: 3}
+var env = chain.Env{Height: 10, Time: fixture.Now.Unix(), TxIndex: 3}
 
 func deliver(t *testing.T, m *chain.Machine, st chain.Store, raw []byte) (*chain.Result, error) {
 	t.Helper()

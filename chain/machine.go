@@ -9,10 +9,10 @@ import (
 	"github.com/idledger/idledger/jpki"
 )
 
-// Env is what the rules know of the world: the chain, the block and the
-// transaction's place in it. Time is the block time in Unix seconds.
+// Env is what the rules know of the world: the block and the transaction's
+// place in it. Time is the block time in Unix seconds. (The chain ID is
+// checked once, when DecodeTx decodes the transaction for a chain.)
 type Env struct {
-	ChainID string
 	Height  int64
 	Time    int64
 	TxIndex uint32
@@ -172,17 +172,13 @@ func (m *Machine) anchors(st Store) *anchorSet {
 	if s, ok := m.anchorSets.Get(digest); ok {
 		return s
 	}
-	set := new(chainpb.AnchorSet)
-	unmarshal(raw, set)
-	s := &anchorSet{digest: digest}
-	for _, a := range set.Anchors {
-		pa, err := jpki.ParseAnchor(a.Certificate)
-		if err != nil {
-			// Genesis and governance admit parsed anchors only.
-			panic(fmt.Sprintf("chain: stored trust anchor does not parse: %v", err))
-		}
-		s.anchors = append(s.anchors, pa)
+	parsed, err := DecodeAnchorSet(raw)
+	if err != nil {
+		// Genesis and governance admit parsed anchors only: a broken
+		// invariant, not a bad input.
+		panic(fmt.Sprintf("%v (stored)", err))
 	}
+	s := &anchorSet{anchors: parsed, digest: digest}
 	m.anchorSets.Put(digest, s)
 	return s
 }

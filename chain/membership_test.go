@@ -47,7 +47,7 @@ func deliverAt(t *testing.T, m *chain.Machine, st chain.Store, height int64, raw
 	if err != nil {
 		return nil, err
 	}
-	return m.Deliver(st, chain.Env{ChainID: fixture.ChainID, Height: height, Time: fixture.Now.Unix()}, tx)
+	return m.Deliver(st, chain.Env{Height: height, Time: fixture.Now.Unix()}, tx)
 }
 
 func memberKey(name string) ed25519.PrivateKey {

@@ -40,10 +40,10 @@ func TestRecheckRefusesWhatABlockTakesAway(t *testing.T) {
 	}
 
 	cases := []struct {
-		name  string
+		name   string
 		break_ func(st chain.Store)
-		e     chain.Env
-		want  chain.Code
+		e      chain.Env
+		want   chain.Code
 	}{
 		{"member removed", func(st chain.Store) { st.Delete(chain.MemberKey(fixture.Operator)) }, env, chain.CodeUnknownSigner},
 		{"attester role taken away", func(st chain.Store) {
@@ -56,7 +56,7 @@ func TestRecheckRefusesWhatABlockTakesAway(t *testing.T) {
 			mem.PubKey = chain.GetMember(st, fixture.Attester).PubKey
 			chain.SetMember(st, mem)
 		}, env, chain.CodeBadMemberSig},
-		{"not-after passed", func(chain.Store) {}, chain.Env{ChainID: fixture.ChainID, Height: 11, Time: fixture.Now.AddDate(0, 0, 31).Unix()}, chain.CodeNotAfterPassed},
+		{"not-after passed", func(chain.Store) {}, chain.Env{Height: 11, Time: fixture.Now.AddDate(0, 0, 31).Unix()}, chain.CodeNotAfterPassed},
 	}
 	for _, c := range cases {
 		st := newState(t, w, nil)

@@ -126,7 +126,16 @@ func ValidateClaimType(ct *chainpb.ClaimType) error {
 // lapsing at notAfter, at block time now. It is the one call chain/attest.go
 // makes.
 func checkRegistry(st Store, member, claimType string, notAfter, now int64) error {
-	ct := GetClaimType(st, claimType)
+	return CheckAttestClaimType(GetClaimType(st, claimType), member, claimType, notAfter, now)
+}
+
+// CheckAttestClaimType is the registry's rule for an Attest by member of
+// claimType lapsing at notAfter, at block time now, given the type's entry
+// ct (nil: not registered). The chain applies it to the entry in its state;
+// the CLI applies it to the entry the node reports before the holder is
+// asked to sign (cli/precheck.go), and when it does not know notAfter yet
+// it passes now, which every entry's max validity allows.
+func CheckAttestClaimType(ct *chainpb.ClaimType, member, claimType string, notAfter, now int64) error {
 	switch {
 	case ct == nil:
 		return refuse(CodeUnregisteredClaimType, "claim type %q is not registered (see idledger query claim-types)", claimType)

@@ -171,7 +171,7 @@ func TestClaimTypeGovernance(t *testing.T) {
 		return err
 	}
 	later := fixture.Now.AddDate(0, 0, 10)
-	state := func(claimType string, at time.Time) chain.State {
+	state := func(claimType string, at time.Time) chain.ClaimState {
 		return chain.StatusOf(chain.GetClaimStatus(st, w.Subject(fixture.Alice), claimType), at.Unix()).State
 	}
 

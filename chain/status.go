@@ -2,19 +2,22 @@ package chain
 
 import "github.com/idledger/idledger/chain/chainpb"
 
-// State is the answer to "does this subject hold a valid claim of this type?".
-type State string
+// ClaimState is the verdict on a claim: the answer to "does this subject
+// hold a valid claim of this type?". (The chain's store is Store; a
+// ClaimState is read from it, never the other way round.)
+type ClaimState string
 
+// The verdicts the chain gives.
 const (
-	StateValid   State = "valid"
-	StateRevoked State = "revoked"
-	StateExpired State = "expired"
-	StateNone    State = "none"
+	StateValid   ClaimState = "valid"
+	StateRevoked ClaimState = "revoked"
+	StateExpired ClaimState = "expired"
+	StateNone    ClaimState = "none"
 )
 
-// Status is a State with the attestation it rests on.
+// Status is a ClaimState with the attestation it rests on.
 type Status struct {
-	State State `json:"state"`
+	State ClaimState `json:"state"`
 	// Entry is the attestation that decides the state: the live one with the
 	// latest not-after when valid, else the newest one. Nil for none.
 	Entry *chainpb.StatusEntry `json:"entry,omitempty"`

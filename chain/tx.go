@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/idledger/idledger/chain/chainpb"
+	"github.com/idledger/idledger/jpki"
 	"github.com/idledger/idledger/privacy"
 )
 
@@ -24,7 +25,6 @@ const MaxTxSize = 16 << 10
 const (
 	MaxClaimTypeLen = 64
 	MaxReasonLen    = 256
-	MaxCertSize     = 4 << 10
 )
 
 var (
@@ -158,8 +158,8 @@ func checkForm(tx *Tx) error {
 		if len(a.ClaimHash) != sha256.Size {
 			return refuse(CodeInvalidField, "claim hash is %d bytes, want %d", len(a.ClaimHash), sha256.Size)
 		}
-		if len(a.AuthCertificate) == 0 || len(a.AuthCertificate) > MaxCertSize {
-			return refuse(CodeInvalidField, "auth certificate missing or over %d bytes", MaxCertSize)
+		if len(a.AuthCertificate) == 0 || len(a.AuthCertificate) > jpki.MaxCertificateSize {
+			return refuse(CodeInvalidField, "auth certificate missing or over %d bytes", jpki.MaxCertificateSize)
 		}
 		needSubject = true
 	case *chainpb.TxBody_RevokeAttestation:
@@ -174,7 +174,7 @@ func checkForm(tx *Tx) error {
 			return err
 		}
 		if !memberSigned {
-			if len(r.SubjectCertificate) == 0 || len(r.SubjectCertificate) > MaxCertSize {
+			if len(r.SubjectCertificate) == 0 || len(r.SubjectCertificate) > jpki.MaxCertificateSize {
 				return refuse(CodeMissingSig, "a revocation by the subject carries the subject's certificate")
 			}
 			needSubject = true

@@ -13,8 +13,8 @@ import (
 
 	"github.com/idledger/idledger/chain"
 	"github.com/idledger/idledger/client"
+	"github.com/idledger/idledger/memberkey"
 	"github.com/idledger/idledger/privacy"
-	"github.com/idledger/idledger/signer"
 )
 
 type attestResult struct {
@@ -48,6 +48,14 @@ the certificate chain to a trust anchor, and the attester's role and
 sequence number. It prints the attestation ID and the block height once the
 transaction is committed.
 
+Before the holder's signer is opened (a card or phone may ask for its PIN
+at once), attest asks the node what it can check without the holder: the
+chain ID (--chain-id must be the node's), the attesting member, and the
+claim-type registry: --claim-type must be registered and not retired, the
+member one of its attesters, and --not-after within its maximum validity
+(idledger query claim-types). A refusal there prints the code the chain
+would give, and the holder is asked for nothing.
+
 The claim itself stays off the ledger: only its SHA-256 is recorded, from
 --claim-file (hashed) or --claim-hash (64 hex digits). A claim file that
 holds what looks like a My Number (12 digits with a valid check digit) is
@@ -70,7 +78,10 @@ Offline: with --generate-only the transaction is built and signed on this
 machine, which needs no network, and its bytes are written to stdout; the
 chain ID, the attesting member and its next sequence number then come from
 --chain-id, --member and --sequence (idledger query members shows it).
-idledger broadcast FILE sends it from a machine that reaches a node.
+With no node to ask, the claim-type registry and the chain ID are checked
+only when the file is broadcast: check the type with idledger query
+claim-types first. idledger broadcast FILE sends it from a machine that
+reaches a node.
 
 Example:
 
@@ -80,72 +91,44 @@ Example:
       --signer plugin:gpse --member-key member_key.pem --claim-type kyc --claim-file claim.txt > tx.bin`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := output.check(); err != nil {
+			if err := checkFlags(cmd, output, "signer", "member-key", "claim-type"); err != nil {
 				return err
 			}
-			if err := requireFlags(cmd, "signer", "member-key", "claim-type"); err != nil {
-				return err
-			}
-			// Checked before the signer is opened: a card or phone may ask
-			// for its PIN before the chain could refuse a bad claim type.
-			if !chain.ValidClaimType(claimType) {
-				return usagef("--claim-type %q: want 1-%d characters of a-z 0-9 . _ -", claimType, chain.MaxClaimTypeLen)
-			}
-			hash, err := claimHashFrom(cmd, claimFile, claimHash, notMyNumber)
+			req, err := attestRequest(cmd, claimType, claimFile, claimHash, notAfter, notMyNumber)
 			if err != nil {
 				return err
 			}
-			var na time.Time
-			if notAfter != "" {
-				if na, err = time.Parse(time.RFC3339, notAfter); err != nil {
-					return usagef("--not-after %q: want an RFC 3339 time such as 2026-12-31T23:59:59+09:00", notAfter)
-				}
-				if !na.After(time.Now()) {
-					return usagef("--not-after %s is not in the future", notAfter)
-				}
-			}
-			key, err := client.ReadMemberKey(memberKeyFile)
-			if err != nil {
+			req.MemberID, req.ChainID = memberID, chainID
+			if req.MemberKey, err = memberkey.Read(memberKeyFile); err != nil {
 				return err
 			}
 			c, err := offline.newClient(cmd, nodeURL, chainID, memberID, true)
 			if err != nil {
 				return err
 			}
-			s, err := signer.Open(signerSpec)
-			if err != nil {
-				return err
-			}
-			if c, ok := s.(io.Closer); ok {
-				defer c.Close()
-			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 			defer cancel()
-			r, err := c.Attest(ctx, client.AttestRequest{
-				Signer: s, MemberID: memberID, MemberKey: key,
-				ClaimType: claimType, ClaimHash: hash, NotAfter: na, ChainID: chainID,
-			})
+			if !c.Generating() {
+				// Before the signer is opened: see cli/precheck.go.
+				req.ChainID, err = precheckAttest(ctx, c, attestCheck{
+					chainID: chainID, memberID: memberID, memberKey: req.MemberKey, claimType: claimType, notAfter: req.NotAfter,
+				})
+				if err != nil {
+					return err
+				}
+			}
+			s, closeSigner, err := openSigner(signerSpec)
 			if err != nil {
 				return err
 			}
-			res := attestResult{
-				ID:        hex.EncodeToString(r.ID),
-				Height:    r.Height,
-				TxHash:    fmt.Sprintf("%X", r.TxHash),
-				Subject:   hex.EncodeToString(r.Subject),
-				ClaimType: r.ClaimType,
-				NotAfter:  r.NotAfter,
-				Attester:  r.Attester,
-				Sequence:  r.Sequence,
+			defer closeSigner()
+			req.Signer = s
+			r, err := c.Attest(ctx, req)
+			if err != nil {
+				return err
 			}
-			return output.print(cmd.OutOrStdout(), res, func(w io.Writer) {
-				fmt.Fprintf(w, "attestation %s committed at height %d\n", res.ID, res.Height)
-				fmt.Fprintf(w, "  subject:    %s\n", res.Subject)
-				fmt.Fprintf(w, "  claim type: %s\n", res.ClaimType)
-				fmt.Fprintf(w, "  attester:   %s (sequence %d)\n", res.Attester, res.Sequence)
-				fmt.Fprintf(w, "  not after:  %s\n", res.NotAfter.Format(time.RFC3339))
-				fmt.Fprintf(w, "  tx:         %s\n", res.TxHash)
-			})
+			res := viewAttestResult(r)
+			return output.print(cmd.OutOrStdout(), res, res.text)
 		},
 	}
 	f := cmd.Flags()
@@ -158,11 +141,55 @@ Example:
 	f.StringVar(&claimHash, "claim-hash", "", "the claim hash, 64 hex digits")
 	f.BoolVar(&notMyNumber, "not-my-number", false, "the claim file's 12-digit number is not a My Number (see above)")
 	f.StringVar(&notAfter, "not-after", "", "when the attestation lapses, RFC 3339 (default: 30 days, at most the certificate's expiry)")
-	f.StringVar(&chainID, "chain-id", "", "sign for this chain ID (default: the node's)")
+	f.StringVar(&chainID, "chain-id", "", "sign for this chain ID (default: the node's; with a node, it must be the node's)")
 	f.DurationVar(&timeout, "timeout", time.Minute, "how long to wait for the commit")
 	offline.add(f)
 	output = addOutputFlag(cmd)
 	return cmd
+}
+
+// attestRequest checks attest's claim flags, which need neither the node
+// nor the holder, and returns the request they make.
+func attestRequest(cmd *cobra.Command, claimType, claimFile, claimHash, notAfter string, notMyNumber bool) (client.AttestRequest, error) {
+	req := client.AttestRequest{ClaimType: claimType}
+	if !chain.ValidClaimType(claimType) {
+		return req, usagef("--claim-type %q: want 1-%d characters of a-z 0-9 . _ -", claimType, chain.MaxClaimTypeLen)
+	}
+	var err error
+	if req.ClaimHash, err = claimHashFrom(cmd, claimFile, claimHash, notMyNumber); err != nil {
+		return req, err
+	}
+	if notAfter != "" {
+		if req.NotAfter, err = time.Parse(time.RFC3339, notAfter); err != nil {
+			return req, usagef("--not-after %q: want an RFC 3339 time such as 2026-12-31T23:59:59+09:00", notAfter)
+		}
+		if !req.NotAfter.After(time.Now()) {
+			return req, usagef("--not-after %s is not in the future", notAfter)
+		}
+	}
+	return req, nil
+}
+
+func viewAttestResult(r *client.AttestResult) attestResult {
+	return attestResult{
+		ID:        hex.EncodeToString(r.ID),
+		Height:    r.Height,
+		TxHash:    fmt.Sprintf("%X", r.TxHash),
+		Subject:   hex.EncodeToString(r.Subject),
+		ClaimType: r.ClaimType,
+		NotAfter:  r.NotAfter,
+		Attester:  r.Attester,
+		Sequence:  r.Sequence,
+	}
+}
+
+func (res attestResult) text(w io.Writer) {
+	fmt.Fprintf(w, "attestation %s committed at height %d\n", res.ID, res.Height)
+	fmt.Fprintf(w, "  subject:    %s\n", res.Subject)
+	fmt.Fprintf(w, "  claim type: %s\n", res.ClaimType)
+	fmt.Fprintf(w, "  attester:   %s (sequence %d)\n", res.Attester, res.Sequence)
+	fmt.Fprintf(w, "  not after:  %s\n", res.NotAfter.Format(time.RFC3339))
+	fmt.Fprintf(w, "  tx:         %s\n", res.TxHash)
 }
 
 func claimHashFrom(cmd *cobra.Command, file, hexHash string, notMyNumber bool) ([]byte, error) {

@@ -54,14 +54,11 @@ Example:
   idledger broadcast tx.bin --node http://127.0.0.1:26657`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := output.check(); err != nil {
-				return err
-			}
-			tx, err := readTxFile(cmd, args[0])
+			c, err := connect(output, nodeURL)
 			if err != nil {
 				return err
 			}
-			c, err := client.New(nodeURL)
+			tx, err := readTxFile(cmd, args[0])
 			if err != nil {
 				return err
 			}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/idledger/idledger/cli"
-	"github.com/idledger/idledger/node/nodetest"
 )
 
 // TestOfflineSigningBroadcast signs an attestation, a governance proposal
@@ -17,25 +16,12 @@ import (
 // status; a file changed in one byte, or sent twice, is refused with a code.
 func TestOfflineSigningBroadcast(t *testing.T) {
 	t.Parallel()
-	dir := nodetest.TempDir(t)
-	ca, home := filepath.Join(dir, "ca"), filepath.Join(dir, "node")
-	rpcAddr, p2pAddr := nodetest.FreeAddr(t), nodetest.FreeAddr(t)
-	url := "http://" + rpcAddr
-	ok(t, nil, "ca", "init", "--dir", ca)
-	var holder struct{ Certificate, Subject, Signer string }
-	ok(t, &holder, "ca", "issue", "--dir", ca, "--name", "holder1", "-o", "json")
-	var initRes struct {
-		MemberKeyFile string `json:"member_key_file"`
-	}
-	ok(t, &initRes, "init", "--home", home, "--chain-id", "offline", "--anchor", filepath.Join(ca, "ca.crt"),
-		"--rpc-addr", rpcAddr, "--p2p-addr", p2pAddr, "--fast", "-o", "json")
-	claim := filepath.Join(dir, "claim.txt")
-	if err := os.WriteFile(claim, []byte("KYC done"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	n := newCLINode(t, "offline", "holder1")
+	dir, home, url, opKey, holder := n.Dir, n.Home, n.URL, n.MemberKey, n.Holders["holder1"]
+	claim := writeFile(t, dir, "claim.txt", "KYC done")
 
 	// Generated before the node even runs.
-	attest := []string{"attest", "--generate-only", "--signer", holder.Signer, "--member-key", initRes.MemberKeyFile,
+	attest := []string{"attest", "--generate-only", "--signer", holder.Signer, "--member-key", opKey,
 		"--claim-type", "kyc", "--claim-file", claim}
 	for _, tc := range []struct {
 		args []string
@@ -50,25 +36,18 @@ func TestOfflineSigningBroadcast(t *testing.T) {
 			t.Errorf("idledger %s: exit %d, stdout %d bytes, stderr %q; want a usage error with %q", strings.Join(tc.args, " "), code, len(out), errs, tc.want)
 		}
 	}
-	write := func(name, data string) string {
-		t.Helper()
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(data), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := func(name, data string) string { t.Helper(); return writeFile(t, dir, name, data) }
 	attTx := write("attest.bin", ok(t, nil, append(attest, "--chain-id", "offline", "--member", "operator", "--sequence", "0")...))
 
 	newKey := filepath.Join(dir, "bank.pem")
 	newMemberKey(t, newKey)
 	govTx := write("gov.bin", ok(t, nil, "gov", "propose", "add-member", "--id", "bank-a", "--pub-key-file", newKey, "--roles", "attester",
-		"--member-key", initRes.MemberKeyFile, "--generate-only", "--chain-id", "offline", "--member", "operator", "--sequence", "1"))
+		"--member-key", opKey, "--generate-only", "--chain-id", "offline", "--member", "operator", "--sequence", "1"))
 
 	// set-validator-power's own --member names the validator's member, so
 	// the signer cannot be named offline: a usage error says so.
 	if code, _, errs := run(t, "gov", "propose", "set-validator-power", "--member", "bank-a", "--pub-key", strings.Repeat("ab", 32), "--power", "1",
-		"--member-key", initRes.MemberKeyFile, "--generate-only", "--chain-id", "offline", "--sequence", "1"); code != cli.ExitUsage || !strings.Contains(errs, "sign it with a node") {
+		"--member-key", opKey, "--generate-only", "--chain-id", "offline", "--sequence", "1"); code != cli.ExitUsage || !strings.Contains(errs, "sign it with a node") {
 		t.Errorf("offline set-validator-power: exit %d, %q", code, errs)
 	}
 
@@ -118,7 +97,7 @@ func TestOfflineSigningBroadcast(t *testing.T) {
 		t.Errorf("members after the offline proposal = %+v", members)
 	}
 
-	revTx := write("revoke.bin", ok(t, nil, "revoke", "attestation", attID, "--reason", "withdrawn", "--member-key", initRes.MemberKeyFile,
+	revTx := write("revoke.bin", ok(t, nil, "revoke", "attestation", attID, "--reason", "withdrawn", "--member-key", opKey,
 		"--generate-only", "--chain-id", "offline", "--member", "operator", "--sequence", "2"))
 	ok(t, nil, "broadcast", revTx, "--node", url)
 	ok(t, &st, status...)
@@ -127,7 +106,7 @@ func TestOfflineSigningBroadcast(t *testing.T) {
 	}
 
 	// revoke subjects: one transaction, at the --effective time.
-	subjects := []string{"revoke", "subjects", "--subject", holder.Subject, "--reason", "card reported lost", "--member-key", initRes.MemberKeyFile,
+	subjects := []string{"revoke", "subjects", "--subject", holder.Subject, "--reason", "card reported lost", "--member-key", opKey,
 		"--generate-only", "--chain-id", "offline", "--member", "operator", "--sequence", "3"}
 	if code, _, errs := run(t, subjects...); code != cli.ExitUsage || !strings.Contains(errs, "--effective") {
 		t.Errorf("offline revoke subjects without --effective: exit %d, %q", code, errs)

@@ -58,10 +58,7 @@ Example:
   idledger ca init --dir ca`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := output.check(); err != nil {
-				return err
-			}
-			if err := requireFlags(cmd, "dir"); err != nil {
+			if err := checkFlags(cmd, output, "dir"); err != nil {
 				return err
 			}
 			k, err := jpki.ParseKind(kind)
@@ -139,10 +136,7 @@ Examples:
   idledger ca issue --dir ca --name old-card --expired`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := output.check(); err != nil {
-				return err
-			}
-			if err := requireFlags(cmd, "dir", "name"); err != nil {
+			if err := checkFlags(cmd, output, "dir", "name"); err != nil {
 				return err
 			}
 			ca, err := testca.Load(dir)

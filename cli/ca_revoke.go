@@ -36,10 +36,7 @@ Examples:
   idledger ca crl --dir ca --out ca/crl.der`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := output.check(); err != nil {
-				return err
-			}
-			if err := requireFlags(cmd, "dir", "name"); err != nil {
+			if err := checkFlags(cmd, output, "dir", "name"); err != nil {
 				return err
 			}
 			var t time.Time
@@ -101,10 +98,7 @@ Example:
       --member-key node/config/member_key.pem`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := output.check(); err != nil {
-				return err
-			}
-			if err := requireFlags(cmd, "dir", "out"); err != nil {
+			if err := checkFlags(cmd, output, "dir", "out"); err != nil {
 				return err
 			}
 			ca, err := testca.Load(dir)

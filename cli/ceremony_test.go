@@ -7,54 +7,27 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
-
-	"github.com/idledger/idledger/cli"
 	"github.com/idledger/idledger/client"
-	"github.com/idledger/idledger/internal/testutil"
 	"github.com/idledger/idledger/node"
 	"github.com/idledger/idledger/node/nodetest"
 )
 
 // startNodes runs "idledger start" for every home at once (a network of
-// several validators commits nothing until most of them run), each with its
-// log in a file that is printed when the test fails. The nodes stop when
-// the test ends.
+// several validators commits nothing until most of them run). The nodes
+// stop when the test ends; a node's log is printed when the test fails.
 func startNodes(t *testing.T, homes ...string) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
 	for _, home := range homes {
-		logs := &testutil.SyncBuffer{}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if code := cli.Main(ctx, []string{"start", "--home", home}, logs, logs); code != cli.ExitOK {
-				t.Errorf("idledger start --home %s: exit %d\n%s", home, code, logs.TailLines(60))
-			}
-		}()
-		t.Cleanup(func() {
-			if t.Failed() {
-				t.Logf("log of %s:\n%s", home, logs.TailLines(60))
-			}
-		})
+		background(t, "start", "--home", home)
 	}
-	t.Cleanup(func() {
-		cancel()
-		wg.Wait()
-	})
 }
 
 func earliestHeight(ctx context.Context, t *testing.T, url string) (earliest, latest int64) {
 	t.Helper()
-	c, err := rpchttp.New(url, "/websocket")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := rpcClient(t, url)
 	st, err := c.Status(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -162,10 +135,7 @@ func TestCeremonyFourOrganisationsThenStateSyncJoin(t *testing.T) {
 		nodetest.WaitHeight(ctx, t, o.url, 2)
 	}
 
-	claim := filepath.Join(dir, "claim.txt")
-	if err := os.WriteFile(claim, []byte("KYC done"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	claim := writeFile(t, dir, "claim.txt", "KYC done")
 	var att struct {
 		ID     string `json:"id"`
 		Height int64  `json:"height"`

@@ -71,14 +71,7 @@ Example:
   idledger query claim-types -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := q.output.check(); err != nil {
-				return err
-			}
-			c, err := client.New(q.node)
-			if err != nil {
-				return err
-			}
-			cts, err := c.ClaimTypes(cmd.Context())
+			cts, err := fetch(cmd, q, (*client.Client).ClaimTypes)
 			if err != nil {
 				return err
 			}

@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/idledger/idledger/cli"
-
-	"github.com/idledger/idledger/node/nodetest"
 )
 
 type claimTypeJSON struct {
@@ -29,13 +27,8 @@ type claimTypeJSON struct {
 // and the type's registry entry under the same proof.
 func TestClaimTypeRegistry(t *testing.T) {
 	t.Parallel()
-	dir := nodetest.TempDir(t)
-	ca, home := filepath.Join(dir, "ca"), filepath.Join(dir, "node")
-	rpcAddr, p2pAddr := nodetest.FreeAddr(t), nodetest.FreeAddr(t)
-	url := "http://" + rpcAddr
-	ok(t, nil, "ca", "init", "--dir", ca)
-	var holder holderJSON
-	ok(t, &holder, "ca", "issue", "--dir", ca, "--name", "h1", "-o", "json")
+	n := newCLINode(t, "registry-test", "h1")
+	dir, ca, home, url, opKey, holder := n.Dir, n.CA, n.Home, n.URL, n.MemberKey, n.Holders["h1"]
 
 	// --claim-types changes init's list (checked on a second home, not started).
 	var initRes struct {
@@ -51,9 +44,6 @@ func TestClaimTypeRegistry(t *testing.T) {
 		t.Errorf("--claim-types kyc,gym: genesis claim types:\n%s", g)
 	}
 
-	ok(t, &initRes, "init", "--home", home, "--chain-id", "registry-test", "--anchor", filepath.Join(ca, "ca.crt"),
-		"--rpc-addr", rpcAddr, "--p2p-addr", p2pAddr, "--fast", "-o", "json")
-	opKey := initRes.MemberKeyFile
 	startNode(t, home, url)
 
 	var cts []claimTypeJSON
@@ -72,18 +62,12 @@ func TestClaimTypeRegistry(t *testing.T) {
 		t.Errorf("text claim-types:\n%s", text)
 	}
 
-	claim := filepath.Join(dir, "claim.txt")
-	if err := os.WriteFile(claim, []byte("student 2026"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	claim := writeFile(t, dir, "claim.txt", "student 2026")
 	attest := []string{"attest", "--node", url, "--member-key", opKey, "--claim-file", claim, "--signer", holder.Signer}
 	refused(t, "(code 70)", append(attest, "--claim-type", "student-fare")...)
 
 	gov := []string{"--node", url, "--member-key", opKey, "-o", "json"}
-	schema := filepath.Join(dir, "schema.txt")
-	if err := os.WriteFile(schema, []byte("student-fare schema"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	schema := writeFile(t, dir, "schema.txt", "student-fare schema")
 	var p proposalJSON
 	ok(t, &p, append([]string{"gov", "propose", "register-claim-type", "--name", "student-fare", "--attester", "operator",
 		"--max-validity", "1000h", "--schema-file", schema, "--description", "enrolled student"}, gov...)...)

@@ -1,92 +1,17 @@
 package cli_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 	"github.com/spf13/cobra"
 
 	"github.com/idledger/idledger/cli"
-	"github.com/idledger/idledger/internal/testutil"
 	"github.com/idledger/idledger/node/nodetest"
 )
-
-// run runs the idledger command and returns its exit status, stdout and
-// stderr.
-func run(t *testing.T, args ...string) (int, string, string) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	code := cli.Main(context.Background(), args, &out, &errb)
-	return code, out.String(), errb.String()
-}
-
-// ok runs the command, fails the test unless it succeeds, and decodes its
-// JSON output into v (when v is not nil).
-func ok(t *testing.T, v any, args ...string) string {
-	t.Helper()
-	code, out, errs := run(t, args...)
-	if code != cli.ExitOK {
-		t.Fatalf("idledger %s: exit %d\n%s", strings.Join(args, " "), code, errs)
-	}
-	if v != nil {
-		if err := json.Unmarshal([]byte(out), v); err != nil {
-			t.Fatalf("idledger %s: output is not JSON: %v\n%s", strings.Join(args, " "), err, out)
-		}
-	}
-	return out
-}
-
-// refused runs the command and checks it fails with status 1 and a
-// one-line error containing want.
-func refused(t *testing.T, want string, args ...string) {
-	t.Helper()
-	code, out, errs := run(t, args...)
-	if code != cli.ExitFailure || out != "" || strings.Count(errs, "\n") != 1 || !strings.HasPrefix(errs, "idledger: ") || !strings.Contains(errs, want) {
-		t.Errorf("idledger %s: exit %d, stdout %q, stderr %q; want exit 1 and one error line with %q", strings.Join(args, " "), code, out, errs, want)
-	}
-}
-
-// startNode runs "idledger start" until the returned stop function is
-// called, and waits for the node to commit a block.
-func startNode(t *testing.T, home, url string) (stop func()) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	var logs testutil.SyncBuffer
-	done := make(chan int, 1)
-	go func() { done <- cli.Main(ctx, []string{"start", "--home", home}, &logs, &logs) }()
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			cancel()
-			select {
-			case code := <-done:
-				if code != cli.ExitOK {
-					t.Errorf("idledger start: exit %d\n%s", code, logs.TailLines(40))
-				}
-			case <-time.After(30 * time.Second):
-				t.Errorf("idledger start did not stop within 30s")
-			}
-		})
-	}
-	t.Cleanup(stop)
-	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
-	defer wcancel()
-	select {
-	case code := <-done:
-		t.Fatalf("idledger start exited with %d:\n%s", code, logs.TailLines(40))
-	default:
-	}
-	nodetest.WaitHeight(wctx, t, url, 1)
-	return stop
-}
 
 type statusJSON struct {
 	State       string `json:"state"`
@@ -121,8 +46,9 @@ func TestQuickstart(t *testing.T) {
 	}
 	var holder struct{ Certificate, Key, Subject, Signer string }
 	ok(t, &holder, "ca", "issue", "--dir", ca, "--name", "holder1", "-o", "json")
-	var old, stranger struct{ Signer string }
+	var old, short, stranger struct{ Signer string }
 	ok(t, &old, "ca", "issue", "--dir", ca, "--name", "old-card", "--expired", "-o", "json")
+	ok(t, &short, "ca", "issue", "--dir", ca, "--name", "short-card", "--valid-for", "48h", "-o", "json")
 	ok(t, nil, "ca", "init", "--dir", ca2)
 	ok(t, &stranger, "ca", "issue", "--dir", ca2, "--name", "stranger", "-o", "json")
 
@@ -141,10 +67,7 @@ func TestQuickstart(t *testing.T) {
 
 	stop := startNode(t, home, url)
 
-	claim := filepath.Join(dir, "claim.txt")
-	if err := os.WriteFile(claim, []byte("KYC done 2026-05-01, ref 123"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	claim := writeFile(t, dir, "claim.txt", "KYC done 2026-05-01, ref 123")
 	attest := []string{"attest", "--node", url, "--member-key", initRes.MemberKeyFile, "--claim-type", "kyc", "--claim-file", claim}
 	var att struct {
 		ID       string `json:"id"`
@@ -179,7 +102,9 @@ func TestQuickstart(t *testing.T) {
 	refused(t, "certificate expired at", append(attest, "--signer", old.Signer, "--not-after", time.Now().Add(time.Hour).Format(time.RFC3339))...)
 	refused(t, "(code 22)", append(attest, "--signer", old.Signer)...)
 	refused(t, "(code 24)", append(attest, "--signer", stranger.Signer)...)
-	refused(t, "(code 41)", append(attest, "--signer", holder.Signer, "--not-after", "2099-01-01T00:00:00Z")...)
+	refused(t, "(code 41)", append(attest, "--signer", short.Signer, "--not-after", time.Now().Add(240*time.Hour).Format(time.RFC3339))...)
+	// Past kyc's maximum validity: refused before the holder is asked.
+	refused(t, "(code 73)", append(attest, "--signer", holder.Signer, "--not-after", "2099-01-01T00:00:00Z")...)
 	refused(t, `member "nobody": not found`, append(attest, "--signer", holder.Signer, "--member", "nobody")...)
 	if code, _, errs := run(t, append(attest, "--signer", holder.Signer, "--claim-hash", "abcd")...); code != cli.ExitUsage || !strings.Contains(errs, "not both") {
 		t.Errorf("both claim flags: exit %d, %q", code, errs)
@@ -201,7 +126,18 @@ func TestQuickstart(t *testing.T) {
 	if a.Subject != holder.Subject || a.ClaimType != "kyc" {
 		t.Errorf("attestation = %+v", a)
 	}
-	ok(t, nil, "query", "params", "--node", url, "-o", "json")
+	var params struct {
+		MaxAttestationLifetime string `json:"max_attestation_lifetime"`
+		GovernorThreshold      uint32 `json:"governor_threshold"`
+		MaxRevocationsPerTx    uint32 `json:"max_revocations_per_tx"`
+	}
+	ok(t, &params, "query", "params", "--node", url, "-o", "json")
+	if params.MaxAttestationLifetime != "8760h0m0s" || params.GovernorThreshold != 1 || params.MaxRevocationsPerTx != 256 {
+		t.Errorf("params = %+v", params)
+	}
+	if text := ok(t, nil, "query", "params", "--node", url); !strings.Contains(text, "max attestation lifetime:   8760h0m0s\n") {
+		t.Errorf("text params:\n%s", text)
+	}
 	ok(t, nil, "query", "anchors", "--node", url, "-o", "json")
 
 	// Stop and restart: the block after the attestation keeps its app hash,
@@ -225,10 +161,7 @@ func blockAppHash(t *testing.T, url string, h int64) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	nodetest.WaitHeight(ctx, t, url, h)
-	c, err := rpchttp.New(url, "/websocket")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := rpcClient(t, url)
 	b, err := c.Block(ctx, &h)
 	if err != nil {
 		t.Fatal(err)

@@ -2,28 +2,23 @@ package cli
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
-	"path/filepath"
 	"time"
 
-	cmttypes "github.com/cometbft/cometbft/types"
 	"github.com/spf13/cobra"
 
 	"github.com/idledger/idledger/client"
 	"github.com/idledger/idledger/explorer"
-	"github.com/idledger/idledger/node"
 )
 
 func newExplorerCommand() *cobra.Command {
 	var (
-		rpcURL, listen, home, genesisFile, trustHash string
-		trustHeight                                  int64
-		trustPeriod, timeout                         time.Duration
+		rpcURL, listen       string
+		trust                trustFlags
+		trustPeriod, timeout time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "explorer --rpc URL --listen 127.0.0.1:PORT [--genesis F | --home H | --trust-height N --trust-hash H]",
@@ -61,42 +56,9 @@ Example:
   idledger explorer --rpc http://127.0.0.1:26657 --listen 127.0.0.1:26680 --home node`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			fl := cmd.Flags()
-			trustSet := fl.Changed("trust-height") || fl.Changed("trust-hash")
-			n := 0
-			for _, set := range []bool{fl.Changed("home"), fl.Changed("genesis"), trustSet} {
-				if set {
-					n++
-				}
-			}
-			if n > 1 {
-				return usagef("give one of --home, --genesis or --trust-height/--trust-hash")
-			}
-			if _, _, err := net.SplitHostPort(listen); err != nil {
-				return usagef("--listen %q: want host:port, e.g. 127.0.0.1:26680", listen)
-			}
-			opts := []client.Option{client.WithTrustPeriod(trustPeriod)}
-			warning := ""
-			switch {
-			case trustSet:
-				h, err := hex.DecodeString(trustHash)
-				if err != nil || len(h) != sha256.Size || trustHeight <= 0 {
-					return usagef("--trust-height and --trust-hash: want a positive height and the block's 64-hex-digit hash")
-				}
-				opts = append(opts, client.WithTrustedHeader(trustHeight, h))
-			case fl.Changed("home") || fl.Changed("genesis"):
-				path := genesisFile
-				if fl.Changed("home") {
-					path = filepath.Join(home, node.GenesisFile)
-				}
-				doc, err := cmttypes.GenesisDocFromFile(path)
-				if err != nil {
-					return fmt.Errorf("reading the genesis: %w", err)
-				}
-				opts = append(opts, client.WithGenesis(doc))
-			default:
-				warning = "Verifying from the genesis the node itself serves: start the explorer with --genesis or --home to verify against a genesis you hold."
-				fmt.Fprintln(cmd.ErrOrStderr(), "idledger: explorer: warning: verifying from the genesis the node itself serves; pass --home or --genesis")
+			opts, warning, err := explorerClientOptions(cmd, &trust, trustPeriod, listen)
+			if err != nil {
+				return err
 			}
 			c, err := client.New(rpcURL, opts...)
 			if err != nil {
@@ -107,35 +69,70 @@ Example:
 				return err
 			}
 			srv.Warning = warning
-			l, err := net.Listen("tcp", listen)
-			if err != nil {
-				return fmt.Errorf("explorer: %w", err)
-			}
-			hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
-			fmt.Fprintf(cmd.OutOrStdout(), "explorer of %s on http://%s/\n", rpcURL, l.Addr())
-			done := make(chan error, 1)
-			go func() { done <- hs.Serve(l) }()
-			select {
-			case err := <-done:
-				return fmt.Errorf("explorer: %w", err)
-			case <-cmd.Context().Done():
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			if err := hs.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				return fmt.Errorf("explorer: %w", err)
-			}
-			return nil
+			return serveExplorer(cmd, srv, rpcURL, listen)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&rpcURL, "rpc", client.DefaultNodeURL, "node RPC URL to read from")
 	f.StringVar(&listen, "listen", "127.0.0.1:26680", "address to serve the explorer on, host:port")
-	f.StringVar(&home, "home", defaultHome(), "verify from the genesis of this node home")
-	f.StringVar(&genesisFile, "genesis", "", "verify from this genesis file")
-	f.Int64Var(&trustHeight, "trust-height", 0, "verify from this trusted block height")
-	f.StringVar(&trustHash, "trust-hash", "", "the trusted block's hash (hex)")
+	f.StringVar(&trust.home, "home", defaultHome(), "verify from the genesis of this node home")
+	f.StringVar(&trust.genesis, "genesis", "", "verify from this genesis file")
+	f.Int64Var(&trust.height, "trust-height", 0, "verify from this trusted block height")
+	f.StringVar(&trust.hash, "trust-hash", "", "the trusted block's hash (hex)")
 	f.DurationVar(&trustPeriod, "trust-period", client.DefaultTrustPeriod, "how long a trusted block stays a valid starting point")
 	f.DurationVar(&timeout, "timeout", 30*time.Second, "how long one page may take")
 	return cmd
+}
+
+// explorerClientOptions checks the explorer's flags and returns the options
+// of its client, and the warning every page shows when it verifies from the
+// genesis the node serves (printed to stderr too).
+func explorerClientOptions(cmd *cobra.Command, trust *trustFlags, trustPeriod time.Duration, listen string) ([]client.Option, string, error) {
+	fl := cmd.Flags()
+	n := 0
+	for _, set := range []bool{fl.Changed("home"), fl.Changed("genesis"), trustSet(fl)} {
+		if set {
+			n++
+		}
+	}
+	if n > 1 {
+		return nil, "", usagef("give one of --home, --genesis or --trust-height/--trust-hash")
+	}
+	if _, _, err := net.SplitHostPort(listen); err != nil {
+		return nil, "", usagef("--listen %q: want host:port, e.g. 127.0.0.1:26680", listen)
+	}
+	opts := []client.Option{client.WithTrustPeriod(trustPeriod)}
+	root, err := trust.root(fl)
+	if err != nil {
+		return nil, "", err
+	}
+	if root != nil {
+		return append(opts, root), "", nil
+	}
+	fmt.Fprintln(cmd.ErrOrStderr(), "idledger: explorer: warning: verifying from the genesis the node itself serves; pass --home or --genesis")
+	return opts, "Verifying from the genesis the node itself serves: start the explorer with --genesis or --home to verify against a genesis you hold.", nil
+}
+
+// serveExplorer serves srv on listen until the command's context ends,
+// then shuts the server down.
+func serveExplorer(cmd *cobra.Command, srv http.Handler, rpcURL, listen string) error {
+	l, err := net.Listen("tcp", listen)
+	if err != nil {
+		return fmt.Errorf("explorer: %w", err)
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	fmt.Fprintf(cmd.OutOrStdout(), "explorer of %s on http://%s/\n", rpcURL, l.Addr())
+	done := make(chan error, 1)
+	go func() { done <- hs.Serve(l) }()
+	select {
+	case err := <-done:
+		return fmt.Errorf("explorer: %w", err)
+	case <-cmd.Context().Done():
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("explorer: %w", err)
+	}
+	return nil
 }

@@ -223,10 +223,7 @@ Example:
   idledger genesis verify --home bank-a genesis.json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := output.check(); err != nil {
-				return err
-			}
-			raw, err := os.ReadFile(args[0])
+			raw, err := readGenesisArg(output, args[0])
 			if err != nil {
 				return err
 			}
@@ -241,6 +238,15 @@ Example:
 	addHomeFlag(cmd.Flags(), &home)
 	output = addOutputFlag(cmd)
 	return cmd
+}
+
+// readGenesisArg checks -o and reads the genesis file that genesis verify
+// and genesis install take as their argument.
+func readGenesisArg(o *output, path string) ([]byte, error) {
+	if err := o.check(); err != nil {
+		return nil, err
+	}
+	return os.ReadFile(path)
 }
 
 // homeNodeID is the node ID of home's node key, or "" without one.
@@ -303,10 +309,7 @@ Example:
   idledger start --home bank-a`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := output.check(); err != nil {
-				return err
-			}
-			raw, err := os.ReadFile(args[0])
+			raw, err := readGenesisArg(output, args[0])
 			if err != nil {
 				return err
 			}

@@ -22,6 +22,7 @@ import (
 	"github.com/idledger/idledger/chain/chainpb"
 	"github.com/idledger/idledger/client"
 	"github.com/idledger/idledger/jpki"
+	"github.com/idledger/idledger/memberkey"
 )
 
 // govFlags are shared by the gov subcommands.
@@ -197,16 +198,26 @@ Examples:
 	return cmd
 }
 
-// propose submits action, made by build once the flags are checked.
-func propose(cmd *cobra.Command, g *govFlags, build func(ctx context.Context, c *client.Client) (*chainpb.GovAction, error)) error {
+// connect checks -o, reads the governor's member key and returns the
+// client to submit through: the first steps of gov propose and gov vote.
+func (g *govFlags) connect(cmd *cobra.Command) (*client.MemberAuth, *client.Client, error) {
 	if err := g.output.check(); err != nil {
-		return err
+		return nil, nil, err
 	}
 	auth, err := g.auth()
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	c, err := g.client(cmd, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	return auth, c, nil
+}
+
+// propose submits action, made by build once the flags are checked.
+func propose(cmd *cobra.Command, g *govFlags, build func(ctx context.Context, c *client.Client) (*chainpb.GovAction, error)) error {
+	auth, c, err := g.connect(cmd)
 	if err != nil {
 		return err
 	}
@@ -282,7 +293,7 @@ func readMemberPub(path string) ([]byte, error) {
 		}
 		return pub, nil
 	case "PRIVATE KEY":
-		k, err := client.ParseMemberKey(b)
+		k, err := memberkey.Parse(b)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
@@ -604,18 +615,11 @@ Example:
   idledger gov vote 3 --member-key gov_key.pem`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := g.output.check(); err != nil {
-				return err
-			}
 			id, err := strconv.ParseUint(args[0], 10, 64)
 			if err != nil || id == 0 {
 				return usagef("%q: a proposal ID is a positive number", args[0])
 			}
-			auth, err := g.auth()
-			if err != nil {
-				return err
-			}
-			c, err := g.client(cmd, true)
+			auth, c, err := g.connect(cmd)
 			if err != nil {
 				return err
 			}
@@ -628,83 +632,4 @@ Example:
 			return printGovTx(cmd, g, "vote", r)
 		},
 	}
-}
-
-func newQueryProposalCommand(q *queryFlags) *cobra.Command {
-	return &cobra.Command{
-		Use:   "proposal ID",
-		Short: "Show a governance proposal",
-		Long: `Proposal shows a governance proposal: its action, status (open, executed,
-expired, failed), the governors who voted for it against the current
-threshold, and what came of it.
-
-Example:
-
-  idledger query proposal 3`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := q.output.check(); err != nil {
-				return err
-			}
-			id, err := strconv.ParseUint(args[0], 10, 64)
-			if err != nil || id == 0 {
-				return usagef("%q: a proposal ID is a positive number", args[0])
-			}
-			c, err := client.New(q.node)
-			if err != nil {
-				return err
-			}
-			p, err := c.Proposal(cmd.Context(), id)
-			if err != nil {
-				return err
-			}
-			params, err := c.Params(cmd.Context())
-			if err != nil {
-				return err
-			}
-			v := viewProposal(p, params.GovernorThreshold)
-			return q.output.print(cmd.OutOrStdout(), v, v.text)
-		},
-	}
-}
-
-func newQueryProposalsCommand(q *queryFlags) *cobra.Command {
-	var open bool
-	cmd := &cobra.Command{
-		Use:   "proposals [--open]",
-		Short: "List governance proposals",
-		Long: `Proposals lists the governance proposals, oldest first (--open: only those
-still open for votes).`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := q.output.check(); err != nil {
-				return err
-			}
-			c, err := client.New(q.node)
-			if err != nil {
-				return err
-			}
-			ps, err := c.Proposals(cmd.Context())
-			if err != nil {
-				return err
-			}
-			params, err := c.Params(cmd.Context())
-			if err != nil {
-				return err
-			}
-			vs := []proposalView{}
-			for _, p := range ps {
-				if !open || p.Status == chain.ProposalOpen {
-					vs = append(vs, viewProposal(p, params.GovernorThreshold))
-				}
-			}
-			return q.output.print(cmd.OutOrStdout(), vs, func(w io.Writer) {
-				for _, v := range vs {
-					v.text(w)
-				}
-			})
-		},
-	}
-	cmd.Flags().BoolVar(&open, "open", false, "only open proposals")
-	return cmd
 }

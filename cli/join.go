@@ -49,10 +49,7 @@ Example:
   idledger start --home shop`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := output.check(); err != nil {
-				return err
-			}
-			if err := requireFlags(cmd, "genesis", "rpc"); err != nil {
+			if err := checkFlags(cmd, output, "genesis", "rpc"); err != nil {
 				return err
 			}
 			raw, err := os.ReadFile(genesisFile)

@@ -58,18 +58,18 @@ same load on CometBFT's kvstore example and then on idledger, stopping each
 network after its run, and prints both figures and the ratios (committed
 tx/s, p50 latency). --dir is not used then. A comparison is honest only when
 the load itself is not the bottleneck: check that kvstore's committed rate
-is close to what was offered, and offer more if it is.
+is close to what was offered, and offer more if it is. --latency-rate R
+adds a second run on each testnet at R, a rate both apps sustain, and takes
+the p50 ratio from it: above an app's ceiling latency is queueing and grows
+with the run's length.
 
 Example:
 
   idledger testnet load --dir testnet-data --rate 100 --duration 20s --app-check
-  idledger testnet load --compare kvstore --validators 1 --rate 2500 --duration 20s`,
+  idledger testnet load --compare kvstore --validators 1 --rate 2500 --duration 20s --latency-rate 400`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := output.check(); err != nil {
-				return err
-			}
-			if err := requireFlags(cmd, "rate", "duration"); err != nil {
+			if err := checkFlags(cmd, output, "rate", "duration"); err != nil {
 				return err
 			}
 			if nodes != "" {
@@ -118,6 +118,7 @@ Example:
 	f.StringVar(&cmpOpts.Transport, "transport", testnet.TransportComet, "with --compare: p2p transport of each testnet (comet or libp2p)")
 	f.StringVar(&cmpOpts.Dir, "work", "", "with --compare: directory for the two testnets (default a temporary one, removed after)")
 	f.BoolVar(&keep, "keep", false, "with --compare: keep the temporary work directory")
+	f.Float64Var(&cmpOpts.LatencyRate, "latency-rate", 0, "with --compare: after each run, a second one at this rate (one both apps sustain) for the latency ratio")
 	output = addOutputFlag(cmd)
 	return cmd
 }
@@ -174,8 +175,16 @@ func runCompare(cmd *cobra.Command, output *output, o loadgen.CompareOptions, lo
 		printLoadResult(w, res.KVStore)
 		fmt.Fprintln(w)
 		printLoadResult(w, res.Idledger)
-		fmt.Fprintf(w, "\nidledger / kvstore, %d validators: committed %.1f / %.1f tx/s = %.2fx; p50 latency %s / %s = %.2fx\n",
+		kl, il, at := res.KVStore, res.Idledger, ""
+		if res.KVStoreLatency != nil {
+			fmt.Fprintln(w)
+			printLoadResult(w, res.KVStoreLatency)
+			fmt.Fprintln(w)
+			printLoadResult(w, res.IdledgerLatency)
+			kl, il, at = res.KVStoreLatency, res.IdledgerLatency, fmt.Sprintf(" at %g tx/s", o.LatencyRate)
+		}
+		fmt.Fprintf(w, "\nidledger / kvstore, %d validators: committed %.1f / %.1f tx/s = %.2fx; p50 latency%s %s / %s = %.2fx\n",
 			res.Validators, res.Idledger.CommittedTPS, res.KVStore.CommittedTPS, res.Ratio,
-			res.Idledger.Latency.P50.D(), res.KVStore.Latency.P50.D(), res.LatencyRatio)
+			at, il.Latency.P50.D(), kl.Latency.P50.D(), res.LatencyRatio)
 	})
 }

@@ -11,15 +11,12 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/idledger/idledger/chain"
-	"github.com/idledger/idledger/chain/chainpb"
 	"github.com/idledger/idledger/client"
 	"github.com/idledger/idledger/internal/atomicfile"
 	"github.com/idledger/idledger/jpki"
 	"github.com/idledger/idledger/presentation"
-	"github.com/idledger/idledger/signer"
 	"github.com/idledger/idledger/verifier"
 )
 
@@ -67,13 +64,11 @@ Example:
 					return err
 				}
 			}
-			s, err := signer.Open(signerSpec)
+			s, closeSigner, err := openSigner(signerSpec)
 			if err != nil {
 				return err
 			}
-			if c, ok := s.(io.Closer); ok {
-				defer c.Close()
-			}
+			defer closeSigner()
 			raw, err := presentation.Make(cmd.Context(), s, presentation.Request{ChainID: chainID, Challenge: challenge, Audience: audience, Time: time.Now()})
 			if err != nil {
 				return err
@@ -174,10 +169,7 @@ Example:
       --audience gate-7 --verifier-dir gate-store -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := output.check(); err != nil {
-				return err
-			}
-			if err := requireFlags(cmd, "presentation", "claim-type"); err != nil {
+			if err := checkFlags(cmd, output, "presentation", "claim-type"); err != nil {
 				return err
 			}
 			nodeSet := cmd.Flags().Changed("node")
@@ -199,103 +191,26 @@ Example:
 			if err != nil {
 				return err
 			}
-			ctx := cmd.Context()
 			opts := presentation.VerifyOptions{
 				Now: time.Now(), MaxAge: maxAge, Audience: audience, Challenge: challenge, ClaimType: claimType, MaxStatusAge: maxStatusAge,
 				MaxStaleness: maxStaleness,
 			}
 			var storeHead *verifier.LightState
 			if dir != "" {
-				s, err := verifier.ReadStore(dir)
-				if err != nil {
-					return err
-				}
-				head, ls, err := s.Head()
-				if err != nil {
-					return err
-				}
-				storeHead = ls
-				if opts.Anchors, err = s.Anchors(); err != nil {
-					return err
-				}
-				opts.ChainID, opts.Status = head.ChainId, verifier.StatusSource{Store: s}
-				if challengeDB == "" {
-					challengeDB = filepath.Join(dir, "challenges")
-				}
+				storeHead, err = storeVerifyOptions(&opts, dir, &challengeDB)
 			} else {
-				var copts []client.Option
-				if cmd.Flags().Changed("trust-height") || cmd.Flags().Changed("trust-hash") {
-					h, err := hex.DecodeString(trustHash)
-					if err != nil || len(h) != 32 || trustHeight <= 0 {
-						return usagef("--trust-height and --trust-hash: want a positive height and the block's 64-hex-digit hash")
-					}
-					copts = append(copts, client.WithTrustedHeader(trustHeight, h))
-				} else {
-					fmt.Fprintln(cmd.ErrOrStderr(), "idledger: verify-presentation: warning: verifying from the genesis the node itself serves; "+
-						"pass --trust-height and --trust-hash to verify from a block you trust")
-				}
-				c, err := client.New(nodeURL, copts...)
-				if err != nil {
-					return err
-				}
-				if opts.ChainID, err = c.ChainID(ctx); err != nil {
-					return err
-				}
-				if opts.Anchors, err = provenAnchors(ctx, c); err != nil {
-					return err
-				}
-				opts.Status = nodeStatus{c}
-				if challengeDB == "" {
-					challengeDB = filepath.Join(defaultHome(), "presentation-challenges")
-				}
+				err = nodeVerifyOptions(cmd, &opts, nodeURL, trustHeight, trustHash, &challengeDB)
+			}
+			if err != nil {
+				return err
 			}
 			opts.Challenges = presentation.FileChallenges{Path: challengeDB}
-
-			v := presentationView{ClaimType: claimType}
-			if maxStaleness > 0 {
-				v.MaxStaleness = maxStaleness.String()
-			}
-			if storeHead != nil {
-				v.setFreshness(storeHead.Height()-1, storeHead.Header.Time, opts.Now.Sub(storeHead.Header.Time))
-			}
-			p, err := presentation.Decode(raw)
-			if err == nil {
-				v.Audience = p.Audience
-				if opts.Audience == "" {
-					opts.Audience = p.Audience
-					fmt.Fprintln(cmd.ErrOrStderr(), "idledger: verify-presentation: warning: no --audience: the presentation's own audience is not checked")
-				}
-				var res *presentation.Result
-				res, err = presentation.Verify(ctx, p, opts)
-				if err == nil {
-					v.Accepted, v.Subject, v.State = true, hex.EncodeToString(res.Subject), string(res.Status.State)
-					v.Height, v.StatusTime, v.StatusSource = res.Height, res.StatusTime.UTC(), res.StatusSource
-					v.setFreshness(res.Height, res.StatusTime, res.StatusAge)
-				}
-			}
-			var pe *presentation.Error
-			if err != nil && !errors.As(err, &pe) {
+			v, pe, err := verifyPresentation(cmd, raw, opts, storeHead)
+			if err != nil {
 				return err // no answer at all
 			}
-			if pe != nil {
-				v.Reason, v.Detail = string(pe.Reason), pe.Detail
-				if pe.JPKI != 0 {
-					v.CertReason = pe.JPKI.String()
-				}
-			}
-			if perr := output.print(cmd.OutOrStdout(), v, func(w io.Writer) {
-				if v.Accepted {
-					fmt.Fprintf(w, "yes: subject %s holds a valid %s attestation\n", v.Subject, v.ClaimType)
-					fmt.Fprintf(w, "  status: height %d, proven at %s (%s old) by %s\n", v.Height, v.StatusTime.Format(time.RFC3339), v.Age, v.StatusSource)
-					return
-				}
-				fmt.Fprintf(w, "no: %s\n", v.Reason)
-				fmt.Fprintf(w, "  %s\n", v.Detail)
-				if v.VerifiedThrough > 0 {
-					fmt.Fprintf(w, "  known through block %d (%s, %s old)\n", v.VerifiedThrough, v.HeaderTime.Format(time.RFC3339), v.Age)
-				}
-			}); perr != nil {
-				return perr
+			if err := output.print(cmd.OutOrStdout(), v, v.text); err != nil {
+				return err
 			}
 			if pe != nil {
 				return fmt.Errorf("presentation refused: %s", pe.Reason)
@@ -320,23 +235,117 @@ Example:
 	return cmd
 }
 
+// storeVerifyOptions fills in what verify-presentation takes from a
+// verifier store (--verifier-dir): the chain ID, the anchors and the status
+// source, and the default challenge file beside the store. It returns the
+// store's head, whose age every answer shows.
+func storeVerifyOptions(opts *presentation.VerifyOptions, dir string, challengeDB *string) (*verifier.LightState, error) {
+	s, err := verifier.ReadStore(dir)
+	if err != nil {
+		return nil, err
+	}
+	head, ls, err := s.Head()
+	if err != nil {
+		return nil, err
+	}
+	if opts.Anchors, err = s.Anchors(); err != nil {
+		return nil, err
+	}
+	opts.ChainID, opts.Status = head.ChainId, verifier.StatusSource{Store: s}
+	if *challengeDB == "" {
+		*challengeDB = filepath.Join(dir, "challenges")
+	}
+	return ls, nil
+}
+
+// nodeVerifyOptions fills in what verify-presentation takes from a node
+// (--node), with proofs: the chain ID, the proven anchors and the status
+// source, and the default challenge file in the idledger home.
+func nodeVerifyOptions(cmd *cobra.Command, opts *presentation.VerifyOptions, nodeURL string, trustHeight int64, trustHash string, challengeDB *string) error {
+	var copts []client.Option
+	if trustSet(cmd.Flags()) {
+		o, err := trustedHeader(trustHeight, trustHash)
+		if err != nil {
+			return err
+		}
+		copts = append(copts, o)
+	} else {
+		fmt.Fprintln(cmd.ErrOrStderr(), "idledger: verify-presentation: warning: verifying from the genesis the node itself serves; "+
+			"pass --trust-height and --trust-hash to verify from a block you trust")
+	}
+	c, err := client.New(nodeURL, copts...)
+	if err != nil {
+		return err
+	}
+	ctx := cmd.Context()
+	if opts.ChainID, err = c.ChainID(ctx); err != nil {
+		return err
+	}
+	if opts.Anchors, err = provenAnchors(ctx, c); err != nil {
+		return err
+	}
+	opts.Status = nodeStatus{c}
+	if *challengeDB == "" {
+		*challengeDB = filepath.Join(defaultHome(), "presentation-challenges")
+	}
+	return nil
+}
+
+// verifyPresentation decodes and checks raw and returns the answer: yes, or
+// no with the refusal pe. An error is no answer at all.
+func verifyPresentation(cmd *cobra.Command, raw []byte, opts presentation.VerifyOptions, storeHead *verifier.LightState) (presentationView, *presentation.Error, error) {
+	v := presentationView{ClaimType: opts.ClaimType}
+	if opts.MaxStaleness > 0 {
+		v.MaxStaleness = opts.MaxStaleness.String()
+	}
+	if storeHead != nil {
+		v.setFreshness(storeHead.Height()-1, storeHead.Header.Time, opts.Now.Sub(storeHead.Header.Time))
+	}
+	p, err := presentation.Decode(raw)
+	if err == nil {
+		v.Audience = p.Audience
+		if opts.Audience == "" {
+			opts.Audience = p.Audience
+			fmt.Fprintln(cmd.ErrOrStderr(), "idledger: verify-presentation: warning: no --audience: the presentation's own audience is not checked")
+		}
+		var res *presentation.Result
+		res, err = presentation.Verify(cmd.Context(), p, opts)
+		if err == nil {
+			v.Accepted, v.Subject, v.State = true, hex.EncodeToString(res.Subject), string(res.Status.State)
+			v.Height, v.StatusTime, v.StatusSource = res.Height, res.StatusTime.UTC(), res.StatusSource
+			v.setFreshness(res.Height, res.StatusTime, res.StatusAge)
+			return v, nil, nil
+		}
+	}
+	var pe *presentation.Error
+	if !errors.As(err, &pe) {
+		return v, nil, err
+	}
+	v.Reason, v.Detail = string(pe.Reason), pe.Detail
+	if pe.JPKI != 0 {
+		v.CertReason = pe.JPKI.String()
+	}
+	return v, pe, nil
+}
+
+func (v presentationView) text(w io.Writer) {
+	if v.Accepted {
+		fmt.Fprintf(w, "yes: subject %s holds a valid %s attestation\n", v.Subject, v.ClaimType)
+		fmt.Fprintf(w, "  status: height %d, proven at %s (%s old) by %s\n", v.Height, v.StatusTime.Format(time.RFC3339), v.Age, v.StatusSource)
+		return
+	}
+	fmt.Fprintf(w, "no: %s\n", v.Reason)
+	fmt.Fprintf(w, "  %s\n", v.Detail)
+	if v.VerifiedThrough > 0 {
+		fmt.Fprintf(w, "  known through block %d (%s, %s old)\n", v.VerifiedThrough, v.HeaderTime.Format(time.RFC3339), v.Age)
+	}
+}
+
 // provenAnchors reads the trust anchor set with a proof.
 func provenAnchors(ctx context.Context, c *client.Client) ([]*jpki.Anchor, error) {
 	p, err := c.VerifiedGet(ctx, chain.AnchorsKey())
 	if err != nil {
 		return nil, err
 	}
-	set := new(chainpb.AnchorSet)
-	if err := proto.Unmarshal(p.Value, set); err != nil {
-		return nil, fmt.Errorf("the node's anchor set does not decode: %w", err)
-	}
-	var out []*jpki.Anchor
-	for _, a := range set.Anchors {
-		pa, err := jpki.ParseAnchor(a.Certificate)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, pa)
-	}
-	return out, nil
+	return chain.DecodeAnchorSet(p.Value)
 }

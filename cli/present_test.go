@@ -18,23 +18,16 @@ import (
 func TestGate(t *testing.T) {
 	e := nodetest.New(t, "gate-test")
 	e.Start(t)
-	issue := func(name string) *testca.Holder {
-		h, err := e.CA.Issue(testca.IssueOptions{Name: name})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return h
-	}
-	alice, bob := issue("alice"), issue("bob")
-	soft := func(h *testca.Holder) string { return "soft:" + h.KeyPath + "," + h.CertPath }
-	ok(t, nil, "attest", "--node", e.URL, "--signer", soft(alice), "--member-key", e.Init.MemberKeyFile,
+	alice, _ := issueHolder(t, e, "alice")
+	bob, _ := issueHolder(t, e, "bob")
+	ok(t, nil, "attest", "--node", e.URL, "--signer", softSpec(alice), "--member-key", e.Init.MemberKeyFile,
 		"--claim-type", "event-ticket", "--claim-hash", strings.Repeat("ab", 32))
 
 	dir := t.TempDir()
 	db := filepath.Join(dir, "challenges")
 	present := func(h *testca.Holder, challenge, audience string) string {
 		out := filepath.Join(dir, h.Name+"-"+challenge[:4]+".pres")
-		ok(t, nil, "present", "--node", e.URL, "--signer", soft(h), "--challenge", challenge, "--audience", audience, "--out", out)
+		ok(t, nil, "present", "--node", e.URL, "--signer", softSpec(h), "--challenge", challenge, "--audience", audience, "--out", out)
 		return out
 	}
 	type answer struct {

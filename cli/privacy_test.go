@@ -1,7 +1,6 @@
 package cli_test
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,10 +13,7 @@ import (
 // on the ledger), and the refusal does not repeat the number.
 func TestAttestRefusesMyNumberClaim(t *testing.T) {
 	dir := t.TempDir()
-	claim := filepath.Join(dir, "claim.txt")
-	if err := os.WriteFile(claim, []byte("KYC done. My Number: 1234 5678 9018\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	claim := writeFile(t, dir, "claim.txt", "KYC done. My Number: 1234 5678 9018\n")
 	code, out, errs := run(t, "attest", "--node", "http://127.0.0.1:1", "--signer", "soft:none.key,none.crt",
 		"--member-key", filepath.Join(dir, "none.pem"), "--claim-type", "kyc", "--claim-file", claim)
 	if code != cli.ExitFailure || out != "" || !strings.Contains(errs, "looks like a My Number (********9018)") ||

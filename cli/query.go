@@ -1,23 +1,21 @@
 package cli
 
 import (
-	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/pem"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
-	cmttypes "github.com/cometbft/cometbft/types"
 	"github.com/spf13/cobra"
 
 	"github.com/idledger/idledger/chain"
 	"github.com/idledger/idledger/chain/chainpb"
 	"github.com/idledger/idledger/client"
+	"github.com/idledger/idledger/genesis"
 	"github.com/idledger/idledger/jpki"
 	"github.com/idledger/idledger/node"
 )
@@ -101,16 +99,17 @@ func revView(r *chainpb.Revocation) *revocationView {
 	return &revocationView{Reason: r.Reason, By: r.By, Height: r.Height, Time: unixUTC(r.Time)}
 }
 
+// statusFlags are query status's flags beyond the query command's own.
+type statusFlags struct {
+	certFile, subjectHex, claimType string
+	verify                          bool
+	trust                           trustFlags
+	trustPeriod                     time.Duration
+	witnesses                       []string
+}
+
 func newQueryStatusCommand(q *queryFlags) *cobra.Command {
-	var (
-		certFile, subjectHex, claimType string
-		verify                          bool
-		home, genesisFile               string
-		trustHeight                     int64
-		trustHash                       string
-		trustPeriod                     time.Duration
-		witnesses                       []string
-	)
+	var sf statusFlags
 	cmd := &cobra.Command{
 		Use:   "status (--cert FILE | --subject HEX) --claim-type T [--verify [--home H | --genesis F]]",
 		Short: "Does this holder have a valid attestation of this claim type?",
@@ -138,135 +137,148 @@ Examples:
       --trust-height 120000 --trust-hash 3F6A...C1 --node http://10.0.0.5:26657`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := q.output.check(); err != nil {
+			if err := checkFlags(cmd, q.output, "claim-type"); err != nil {
 				return err
 			}
-			if err := requireFlags(cmd, "claim-type"); err != nil {
-				return err
-			}
-			subject, err := subjectFrom(certFile, subjectHex)
+			subject, err := subjectFrom(sf.certFile, sf.subjectHex)
 			if err != nil {
 				return err
 			}
-			fl := cmd.Flags()
-			homeSet, genesisSet := fl.Changed("home"), fl.Changed("genesis")
-			trustSet := fl.Changed("trust-height") || fl.Changed("trust-hash")
-			if !verify && (homeSet || genesisSet || trustSet || len(witnesses) > 0) {
-				return usagef("--home, --genesis, --trust-* and --witness apply only with --verify")
-			}
-			if homeSet && genesisSet {
-				return usagef("give --home or --genesis, not both")
-			}
-			nodeURL := q.node
-			if homeSet && !cmd.Flags().Changed("node") {
-				// The home's own node, where the user is most likely asking.
-				if c, err := node.LoadConfig(home); err == nil {
-					nodeURL = node.RPCURL(c)
-				}
-			}
-			var opts []client.Option
-			if verify {
-				if fl.Changed("trust-period") {
-					opts = append(opts, client.WithTrustPeriod(trustPeriod))
-				}
-				opts = append(opts, client.WithWitnesses(witnesses...))
-				switch {
-				case trustSet:
-					h, err := hex.DecodeString(trustHash)
-					if err != nil || len(h) != sha256.Size || trustHeight <= 0 {
-						return usagef("--trust-height and --trust-hash: want a positive height and the block's 64-hex-digit hash")
-					}
-					opts = append(opts, client.WithTrustedHeader(trustHeight, h))
-				case homeSet || genesisSet:
-					path := genesisFile
-					if homeSet {
-						path = filepath.Join(home, node.GenesisFile)
-					}
-					doc, err := cmttypes.GenesisDocFromFile(path)
-					if err != nil {
-						return fmt.Errorf("reading the genesis: %w", err)
-					}
-					opts = append(opts, client.WithGenesis(doc))
-				default:
-					fmt.Fprintln(cmd.ErrOrStderr(), "idledger: query status: warning: verifying from the genesis the node itself serves; "+
-						"pass --home or --genesis to verify against a genesis you hold")
-				}
-			}
-			c, err := client.New(nodeURL, opts...)
+			c, err := statusClient(cmd, q, &sf)
 			if err != nil {
 				return err
 			}
-			st, err := c.ClaimStatus(cmd.Context(), subject, claimType, verify)
+			st, err := c.ClaimStatus(cmd.Context(), subject, sf.claimType, sf.verify)
 			if err != nil {
 				return err
 			}
-			v := statusView{
-				State:     string(st.State),
-				Subject:   hex.EncodeToString(st.Subject),
-				ClaimType: st.ClaimType,
-				Height:    st.Height,
-				Time:      st.Time.UTC(),
-				Verified:  st.Verified,
-			}
-			if st.Verified {
-				v.AppHash = fmt.Sprintf("%X", st.AppHash)
-				v.Trust = &trustView{Source: st.Trust.Source, Height: st.Trust.Height, Hash: fmt.Sprintf("%X", st.Trust.Hash), Period: st.Trust.Period.String()}
-			}
-			if e := st.Entry; e != nil {
-				v.Attestation = &entryView{
-					ID: hex.EncodeToString(e.AttestationId), Attester: e.Attester, ClaimHash: hex.EncodeToString(e.ClaimHash),
-					NotAfter: unixUTC(e.NotAfter), Height: e.Height, Revocation: revView(e.Revocation),
-				}
-			}
-			v.Revocation = revView(st.Revocation)
-			v.ClaimTypeEntry = viewClaimType(st.ClaimTypeEntry)
-			if st.Entry != nil {
-				allowed := chain.AttesterAllowed(st.ClaimTypeEntry, st.Entry.Attester)
-				v.AttesterAllowed = &allowed
-			}
-			return q.output.print(cmd.OutOrStdout(), v, func(w io.Writer) {
-				fmt.Fprintln(w, v.State)
-				fmt.Fprintf(w, "  subject:     %s\n", v.Subject)
-				fmt.Fprintf(w, "  claim type:  %s\n", v.ClaimType)
-				if a := v.Attestation; a != nil {
-					fmt.Fprintf(w, "  attestation: %s by %s at height %d, not after %s\n", a.ID, a.Attester, a.Height, a.NotAfter.Format(time.RFC3339))
-				}
-				if r := v.Revocation; r != nil {
-					fmt.Fprintf(w, "  revoked:     by %s at %s: %s\n", r.By, r.Time.Format(time.RFC3339), r.Reason)
-				}
-				switch ct := v.ClaimTypeEntry; {
-				case ct == nil:
-					fmt.Fprintf(w, "  claim type:  not registered\n")
-				case ct.Retired:
-					fmt.Fprintf(w, "  registry:    retired at height %d; attesters %s, max validity %s\n", ct.RetiredHeight, strings.Join(ct.Attesters, ", "), ct.MaxValidity)
-				default:
-					fmt.Fprintf(w, "  registry:    attesters %s, max validity %s\n", strings.Join(ct.Attesters, ", "), ct.MaxValidity)
-				}
-				if v.AttesterAllowed != nil && !*v.AttesterAllowed {
-					fmt.Fprintf(w, "  note:        the attester may no longer attest this type; its attestation stands until not-after\n")
-				}
-				fmt.Fprintf(w, "  state:       height %d, status computed at %s\n", v.Height, v.Time.Format(time.RFC3339))
-				if v.Verified {
-					fmt.Fprintf(w, "  proof:       verified against the app hash %s of block %d,\n", v.AppHash, v.Height+1)
-					fmt.Fprintf(w, "               its header verified from the %s (block %d)\n", v.Trust.Source, v.Trust.Height)
-				} else {
-					fmt.Fprintf(w, "  proof:       not verified (the node's answer; add --verify)\n")
-				}
-			})
+			v := viewStatus(st)
+			return q.output.print(cmd.OutOrStdout(), v, v.text)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&certFile, "cert", "", "the holder's certificate (PEM or DER)")
-	f.StringVar(&subjectHex, "subject", "", "the holder's identity commitment, 64 hex digits")
-	f.StringVar(&claimType, "claim-type", "", "claim type (required)")
-	f.BoolVar(&verify, "verify", false, "check the answer with a Merkle proof and the light client")
-	f.StringVar(&home, "home", defaultHome(), "with --verify: trust the genesis of this node home (also the default --node)")
-	f.StringVar(&genesisFile, "genesis", "", "with --verify: trust this genesis file")
-	f.Int64Var(&trustHeight, "trust-height", 0, "with --verify: start from this trusted block height")
-	f.StringVar(&trustHash, "trust-hash", "", "with --verify: the trusted block's hash (hex)")
-	f.DurationVar(&trustPeriod, "trust-period", client.DefaultTrustPeriod, "with --verify: how long a trusted block stays a valid starting point")
-	f.StringArrayVar(&witnesses, "witness", nil, "with --verify: another node's RPC URL to cross-check headers with (repeatable)")
+	f.StringVar(&sf.certFile, "cert", "", "the holder's certificate (PEM or DER)")
+	f.StringVar(&sf.subjectHex, "subject", "", "the holder's identity commitment, 64 hex digits")
+	f.StringVar(&sf.claimType, "claim-type", "", "claim type (required)")
+	f.BoolVar(&sf.verify, "verify", false, "check the answer with a Merkle proof and the light client")
+	f.StringVar(&sf.trust.home, "home", defaultHome(), "with --verify: trust the genesis of this node home (also the default --node)")
+	f.StringVar(&sf.trust.genesis, "genesis", "", "with --verify: trust this genesis file")
+	f.Int64Var(&sf.trust.height, "trust-height", 0, "with --verify: start from this trusted block height")
+	f.StringVar(&sf.trust.hash, "trust-hash", "", "with --verify: the trusted block's hash (hex)")
+	f.DurationVar(&sf.trustPeriod, "trust-period", client.DefaultTrustPeriod, "with --verify: how long a trusted block stays a valid starting point")
+	f.StringArrayVar(&sf.witnesses, "witness", nil, "with --verify: another node's RPC URL to cross-check headers with (repeatable)")
 	return cmd
+}
+
+// statusClient checks how query status is to verify and returns the client
+// for it: the node is --node, or the node of --home when only --home is
+// given; with --verify the light client starts from --trust-*, --home's or
+// --genesis's genesis, else (with a warning) the node's own genesis.
+func statusClient(cmd *cobra.Command, q *queryFlags, sf *statusFlags) (*client.Client, error) {
+	fl := cmd.Flags()
+	homeSet, genesisSet := fl.Changed("home"), fl.Changed("genesis")
+	if !sf.verify && (homeSet || genesisSet || trustSet(fl) || len(sf.witnesses) > 0) {
+		return nil, usagef("--home, --genesis, --trust-* and --witness apply only with --verify")
+	}
+	if homeSet && genesisSet {
+		return nil, usagef("give --home or --genesis, not both")
+	}
+	nodeURL := q.node
+	if homeSet && !fl.Changed("node") {
+		// The home's own node, where the user is most likely asking.
+		if c, err := node.LoadConfig(sf.trust.home); err == nil {
+			nodeURL = node.RPCURL(c)
+		}
+	}
+	var opts []client.Option
+	if sf.verify {
+		if fl.Changed("trust-period") {
+			opts = append(opts, client.WithTrustPeriod(sf.trustPeriod))
+		}
+		opts = append(opts, client.WithWitnesses(sf.witnesses...))
+		root, err := sf.trust.root(fl)
+		if err != nil {
+			return nil, err
+		}
+		if root != nil {
+			opts = append(opts, root)
+		} else {
+			fmt.Fprintln(cmd.ErrOrStderr(), "idledger: query status: warning: verifying from the genesis the node itself serves; "+
+				"pass --home or --genesis to verify against a genesis you hold")
+		}
+	}
+	return client.New(nodeURL, opts...)
+}
+
+// viewStatus is a status answer as query status prints it.
+func viewStatus(st *client.Status) statusView {
+	v := statusView{
+		State:     string(st.State),
+		Subject:   hex.EncodeToString(st.Subject),
+		ClaimType: st.ClaimType,
+		Height:    st.Height,
+		Time:      st.Time.UTC(),
+		Verified:  st.Verified,
+	}
+	if st.Verified {
+		v.AppHash = fmt.Sprintf("%X", st.AppHash)
+		v.Trust = &trustView{Source: st.Trust.Source, Height: st.Trust.Height, Hash: fmt.Sprintf("%X", st.Trust.Hash), Period: st.Trust.Period.String()}
+	}
+	v.Attestation = viewEntry(st.Entry)
+	v.Revocation = revView(st.Revocation)
+	v.ClaimTypeEntry = viewClaimType(st.ClaimTypeEntry)
+	if st.Entry != nil {
+		allowed := chain.AttesterAllowed(st.ClaimTypeEntry, st.Entry.Attester)
+		v.AttesterAllowed = &allowed
+	}
+	return v
+}
+
+// viewEntry is a status record's entry (its attestation) as printed.
+func viewEntry(e *chainpb.StatusEntry) *entryView {
+	if e == nil {
+		return nil
+	}
+	return &entryView{
+		ID: hex.EncodeToString(e.AttestationId), Attester: e.Attester, ClaimHash: hex.EncodeToString(e.ClaimHash),
+		NotAfter: unixUTC(e.NotAfter), Height: e.Height, Revocation: revView(e.Revocation),
+	}
+}
+
+// printStatusHead prints the first lines of a status answer, the same
+// from query status and verifier check.
+func printStatusHead(w io.Writer, state, subject, claimType string, a *entryView, r *revocationView) {
+	fmt.Fprintln(w, state)
+	fmt.Fprintf(w, "  subject:     %s\n", subject)
+	fmt.Fprintf(w, "  claim type:  %s\n", claimType)
+	if a != nil {
+		fmt.Fprintf(w, "  attestation: %s by %s at height %d, not after %s\n", a.ID, a.Attester, a.Height, a.NotAfter.Format(time.RFC3339))
+	}
+	if r != nil {
+		fmt.Fprintf(w, "  revoked:     by %s at %s: %s\n", r.By, r.Time.Format(time.RFC3339), r.Reason)
+	}
+}
+
+func (v statusView) text(w io.Writer) {
+	printStatusHead(w, v.State, v.Subject, v.ClaimType, v.Attestation, v.Revocation)
+	switch ct := v.ClaimTypeEntry; {
+	case ct == nil:
+		fmt.Fprintf(w, "  claim type:  not registered\n")
+	case ct.Retired:
+		fmt.Fprintf(w, "  registry:    retired at height %d; attesters %s, max validity %s\n", ct.RetiredHeight, strings.Join(ct.Attesters, ", "), ct.MaxValidity)
+	default:
+		fmt.Fprintf(w, "  registry:    attesters %s, max validity %s\n", strings.Join(ct.Attesters, ", "), ct.MaxValidity)
+	}
+	if v.AttesterAllowed != nil && !*v.AttesterAllowed {
+		fmt.Fprintf(w, "  note:        the attester may no longer attest this type; its attestation stands until not-after\n")
+	}
+	fmt.Fprintf(w, "  state:       height %d, status computed at %s\n", v.Height, v.Time.Format(time.RFC3339))
+	if v.Verified {
+		fmt.Fprintf(w, "  proof:       verified against the app hash %s of block %d,\n", v.AppHash, v.Height+1)
+		fmt.Fprintf(w, "               its header verified from the %s (block %d)\n", v.Trust.Source, v.Trust.Height)
+	} else {
+		fmt.Fprintf(w, "  proof:       not verified (the node's answer; add --verify)\n")
+	}
 }
 
 // subjectFrom reads a subject commitment from a certificate file or hex.
@@ -328,16 +340,13 @@ Example:
   idledger query attestation 000000000000000700000000`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := q.output.check(); err != nil {
+			c, err := q.connect()
+			if err != nil {
 				return err
 			}
 			id, err := chain.ParseAttestationID(args[0])
 			if err != nil {
 				return usagef("%q: %v", args[0], err)
-			}
-			c, err := client.New(q.node)
-			if err != nil {
-				return err
 			}
 			a, err := c.Attestation(cmd.Context(), id)
 			if err != nil {
@@ -382,14 +391,7 @@ func newQueryMembersCommand(q *queryFlags) *cobra.Command {
 transactions must use.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := q.output.check(); err != nil {
-				return err
-			}
-			c, err := client.New(q.node)
-			if err != nil {
-				return err
-			}
-			ms, err := c.Members(cmd.Context())
+			ms, err := fetch(cmd, q, (*client.Client).Members)
 			if err != nil {
 				return err
 			}
@@ -416,44 +418,19 @@ transactions must use.`,
 	}
 }
 
-type paramsView struct {
-	MaxAttestationLifetime   string `json:"max_attestation_lifetime"`
-	AllowSigningCertificates bool   `json:"allow_signing_certificates"`
-	BlockRetention           int64  `json:"block_retention"`
-	MaxAttestationsPerClaim  uint32 `json:"max_attestations_per_claim"`
-	GovernorThreshold        uint32 `json:"governor_threshold"`
-	ProposalTTLBlocks        int64  `json:"proposal_ttl_blocks"`
-	MaxRevocationsPerTx      uint32 `json:"max_revocations_per_tx"`
-}
-
 func newQueryParamsCommand(q *queryFlags) *cobra.Command {
 	return &cobra.Command{
 		Use:   "params",
 		Short: "Show the chain parameters",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := q.output.check(); err != nil {
-				return err
-			}
-			c, err := client.New(q.node)
+			p, err := fetch(cmd, q, (*client.Client).Params)
 			if err != nil {
 				return err
 			}
-			p, err := c.Params(cmd.Context())
-			if err != nil {
-				return err
-			}
-			v := paramsView{
-				MaxAttestationLifetime:   (time.Duration(p.MaxAttestationLifetime) * time.Second).String(),
-				AllowSigningCertificates: p.AllowSigningCertificates,
-				BlockRetention:           p.BlockRetention,
-				MaxAttestationsPerClaim:  p.MaxAttestationsPerClaim,
-				GovernorThreshold:        p.GovernorThreshold,
-				ProposalTTLBlocks:        p.ProposalTtlBlocks,
-				MaxRevocationsPerTx:      p.MaxRevocationsPerTx,
-			}
+			v := genesis.ParamsOf(p) // as a genesis file holds them
 			return q.output.print(cmd.OutOrStdout(), v, func(w io.Writer) {
-				fmt.Fprintf(w, "max attestation lifetime:   %s\n", v.MaxAttestationLifetime)
+				fmt.Fprintf(w, "max attestation lifetime:   %s\n", time.Duration(v.MaxAttestationLifetime))
 				fmt.Fprintf(w, "allow signing certificates: %v\n", v.AllowSigningCertificates)
 				fmt.Fprintf(w, "block retention:            %d blocks (0: keep all)\n", v.BlockRetention)
 				fmt.Fprintf(w, "max attestations per claim: %d\n", v.MaxAttestationsPerClaim)
@@ -483,25 +460,16 @@ kind (auth: user authentication, sign: digital signature), SHA-256
 fingerprint, and whether they are test CAs.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := q.output.check(); err != nil {
-				return err
-			}
-			c, err := client.New(q.node)
-			if err != nil {
-				return err
-			}
-			as, err := c.Anchors(cmd.Context())
+			as, err := fetch(cmd, q, (*client.Client).Anchors)
 			if err != nil {
 				return err
 			}
 			vs := make([]anchorView, 0, len(as))
 			for _, a := range as {
-				fp := sha256.Sum256(a.Certificate)
-				v := anchorView{Kind: a.Kind, SHA256: hex.EncodeToString(fp[:]), Known: jpki.KnownAnchorName(fp)}
-				if pa, err := jpki.ParseAnchor(a.Certificate); err == nil {
-					v.Subject, v.Test, v.NotAfter = pa.Cert.Subject.String(), pa.Test, pa.Cert.NotAfter.UTC()
-				}
-				vs = append(vs, v)
+				vs = append(vs, anchorView{
+					Kind: a.Kind.String(), Subject: a.Cert.Subject.String(), SHA256: hex.EncodeToString(a.ID[:]),
+					Known: jpki.KnownAnchorName(a.ID), Test: a.Test, NotAfter: a.Cert.NotAfter.UTC(),
+				})
 			}
 			return q.output.print(cmd.OutOrStdout(), vs, func(w io.Writer) {
 				for _, v := range vs {

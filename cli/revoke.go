@@ -15,7 +15,7 @@ import (
 	"github.com/idledger/idledger/chain"
 	"github.com/idledger/idledger/client"
 	"github.com/idledger/idledger/jpki"
-	"github.com/idledger/idledger/signer"
+	"github.com/idledger/idledger/memberkey"
 )
 
 // memberFlags are the flags of a command a member signs.
@@ -50,7 +50,7 @@ func (m *memberFlags) auth() (*client.MemberAuth, error) {
 	if m.keyFile == "" {
 		return nil, usagef("--member-key is required")
 	}
-	key, err := client.ReadMemberKey(m.keyFile)
+	key, err := memberkey.Read(m.keyFile)
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +111,11 @@ Who signs:
   --signer SPEC       the card holder: soft:KEYFILE,CERTFILE or plugin:NAME.
                       The transaction carries the holder's user-authentication
                       certificate, which must have the attestation's identity
-                      commitment.
+                      commitment. Before the holder's signer is opened,
+                      the node is asked whether the attestation exists
+                      and is not revoked yet, and which chain it serves
+                      (offline, with --generate-only, that waits for the
+                      broadcast).
 
 A refusal prints the chain's reason and code: unknown attestation (code 50),
 already revoked (51), a signer with no right to revoke it (52).
@@ -149,19 +153,24 @@ Examples:
 				if req.Member, err = m.auth(); err != nil {
 					return err
 				}
-			} else {
-				s, err := signer.Open(signerSpec)
-				if err != nil {
-					return err
-				}
-				if c, ok := s.(io.Closer); ok {
-					defer c.Close()
-				}
-				req.Subject = s
 			}
 			c, err := m.client(cmd, keySet)
 			if err != nil {
 				return err
+			}
+			if signerSet {
+				if !c.Generating() {
+					// Before the signer is opened: see cli/precheck.go.
+					if req.ChainID, err = precheckRevokeAttestation(cmd.Context(), c, m.chainID, id); err != nil {
+						return err
+					}
+				}
+				s, closeSigner, err := openSigner(signerSpec)
+				if err != nil {
+					return err
+				}
+				defer closeSigner()
+				req.Subject = s
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), m.timeout)
 			defer cancel()
@@ -247,10 +256,7 @@ Examples:
       --member-key node/config/member_key.pem`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := output.check(); err != nil {
-				return err
-			}
-			if err := requireFlags(cmd, "reason", "member-key"); err != nil {
+			if err := checkFlags(cmd, output, "reason", "member-key"); err != nil {
 				return err
 			}
 			if len(reason) > chain.MaxReasonLen {
@@ -274,33 +280,12 @@ Examples:
 			if err != nil {
 				return err
 			}
-			var subjects []jpki.RevokedSubject
-			switch {
-			case crlFile != "":
-				if subjects, err = crlSubjects(crlFile, issuerFile); err != nil {
-					return err
-				}
-				if len(subjects) == 0 {
-					return fmt.Errorf("%s lists no revoked certificates", crlFile)
-				}
-				if stateFile == "" {
-					stateFile = crlFile + stateSuffix
-				}
-			default:
-				for _, f := range certFiles {
-					s, err := subjectFrom(f, "")
-					if err != nil {
-						return err
-					}
-					subjects = append(subjects, jpki.RevokedSubject{Commitment: [32]byte(s)})
-				}
-				for _, h := range subjectHexes {
-					s, err := chain.ParseSubject(h)
-					if err != nil {
-						return usagef("--subject %q: %v", h, err)
-					}
-					subjects = append(subjects, jpki.RevokedSubject{Commitment: [32]byte(s)})
-				}
+			subjects, err := revokedSubjects(crlFile, issuerFile, certFiles, subjectHexes)
+			if err != nil {
+				return err
+			}
+			if crlFile != "" && stateFile == "" {
+				stateFile = crlFile + stateSuffix
 			}
 			c, err := m.client(cmd, true, client.WithCommitTimeout(m.timeout))
 			if err != nil {
@@ -309,21 +294,9 @@ Examples:
 			if c.Generating() {
 				return generateRevokeSubjects(cmd, c, *auth, subjects, reason, eff)
 			}
-			stderr := cmd.ErrOrStderr()
 			res, err := c.RevokeSubjectsBatched(cmd.Context(), client.BatchedRevocation{
 				Auth: *auth, Subjects: subjects, Reason: reason, Effective: eff, StateFile: stateFile,
-				Progress: func(p client.BatchProgress) {
-					if quiet {
-						return
-					}
-					if p.Skipped {
-						fmt.Fprintf(stderr, "batch %d/%d: %d commitments, committed earlier at height %d (skipped)\n",
-							p.Batch, p.Batches, p.Commitments, p.Record.Height)
-						return
-					}
-					fmt.Fprintf(stderr, "batch %d/%d: %d commitments committed at height %d: %d revoked, %d already revoked\n",
-						p.Batch, p.Batches, p.Commitments, p.Record.Height, p.Record.Revoked, p.Record.AlreadyRevoked)
-				},
+				Progress: batchProgress(cmd.ErrOrStderr(), quiet),
 			})
 			if err != nil {
 				if res != nil && stateFile != "" && res.Submitted+res.Skipped > 0 {
@@ -355,6 +328,54 @@ Examples:
 	f.BoolVarP(&quiet, "quiet", "q", false, "print no progress")
 	output = addOutputFlag(cmd)
 	return cmd
+}
+
+// revokedSubjects returns the commitments revoke subjects reports: those of
+// the CRL's entries (--crl, checked against --issuer), or of the listed
+// certificates (--cert) and commitments (--subject).
+func revokedSubjects(crlFile, issuerFile string, certFiles, subjectHexes []string) ([]jpki.RevokedSubject, error) {
+	if crlFile != "" {
+		subjects, err := crlSubjects(crlFile, issuerFile)
+		if err != nil {
+			return nil, err
+		}
+		if len(subjects) == 0 {
+			return nil, fmt.Errorf("%s lists no revoked certificates", crlFile)
+		}
+		return subjects, nil
+	}
+	var subjects []jpki.RevokedSubject
+	for _, f := range certFiles {
+		s, err := subjectFrom(f, "")
+		if err != nil {
+			return nil, err
+		}
+		subjects = append(subjects, jpki.RevokedSubject{Commitment: [32]byte(s)})
+	}
+	for _, h := range subjectHexes {
+		s, err := chain.ParseSubject(h)
+		if err != nil {
+			return nil, usagef("--subject %q: %v", h, err)
+		}
+		subjects = append(subjects, jpki.RevokedSubject{Commitment: [32]byte(s)})
+	}
+	return subjects, nil
+}
+
+// batchProgress reports each batch of revoke subjects on w (quiet: not).
+func batchProgress(w io.Writer, quiet bool) func(client.BatchProgress) {
+	return func(p client.BatchProgress) {
+		if quiet {
+			return
+		}
+		if p.Skipped {
+			fmt.Fprintf(w, "batch %d/%d: %d commitments, committed earlier at height %d (skipped)\n",
+				p.Batch, p.Batches, p.Commitments, p.Record.Height)
+			return
+		}
+		fmt.Fprintf(w, "batch %d/%d: %d commitments committed at height %d: %d revoked, %d already revoked\n",
+			p.Batch, p.Batches, p.Commitments, p.Record.Height, p.Record.Revoked, p.Record.AlreadyRevoked)
+	}
 }
 
 // crlSubjects reads a CRL and its issuer's certificate, checks the CRL's

@@ -3,8 +3,6 @@ package cli_test
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
@@ -16,18 +14,11 @@ import (
 	"testing"
 	"time"
 
-	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
-
 	"github.com/idledger/idledger/chain"
 	"github.com/idledger/idledger/chain/chainpb"
 	"github.com/idledger/idledger/cli"
 	"github.com/idledger/idledger/client"
-	"github.com/idledger/idledger/node/nodetest"
 )
-
-type holderJSON struct {
-	Name, Certificate, Key, Subject, Signer string
-}
 
 type revocationJSON struct {
 	Reason string `json:"reason"`
@@ -44,27 +35,6 @@ type revStatusJSON struct {
 	} `json:"attestation"`
 }
 
-type proposalJSON struct {
-	ID       uint64   `json:"id"`
-	Action   string   `json:"action"`
-	Status   string   `json:"status"`
-	Result   string   `json:"result"`
-	Votes    []string `json:"votes"`
-	TxHeight int64    `json:"tx_height"`
-}
-
-// newMemberKey writes a fresh member key file.
-func newMemberKey(t *testing.T, path string) {
-	t.Helper()
-	_, k, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := client.WriteMemberKey(path, k); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestRevocationAndGovernance runs one node and, through the CLI, adds
 // members by governance, revokes attestations three ways (attester,
 // revoker, subject), revokes subjects from a test-CA CRL with an
@@ -73,30 +43,11 @@ func newMemberKey(t *testing.T, path string) {
 // threshold of two, and that a removed member can no longer attest.
 func TestRevocationAndGovernance(t *testing.T) {
 	t.Parallel()
-	dir := nodetest.TempDir(t)
-	ca, home := filepath.Join(dir, "ca"), filepath.Join(dir, "node")
-	rpcAddr, p2pAddr := nodetest.FreeAddr(t), nodetest.FreeAddr(t)
-	url := "http://" + rpcAddr
-
-	ok(t, nil, "ca", "init", "--dir", ca)
-	holders := map[string]holderJSON{}
-	for _, n := range []string{"h1", "h2", "h3", "c1", "c2", "c3", "c4", "c5", "c6"} {
-		var h holderJSON
-		ok(t, &h, "ca", "issue", "--dir", ca, "--name", n, "-o", "json")
-		holders[n] = h
-	}
-	var initRes struct {
-		MemberKeyFile string `json:"member_key_file"`
-	}
-	ok(t, &initRes, "init", "--home", home, "--chain-id", "revoke-test", "--anchor", filepath.Join(ca, "ca.crt"),
-		"--rpc-addr", rpcAddr, "--p2p-addr", p2pAddr, "--fast", "-o", "json")
-	opKey := initRes.MemberKeyFile
+	n := newCLINode(t, "revoke-test", "h1", "h2", "h3", "c1", "c2", "c3", "c4", "c5", "c6")
+	dir, ca, home, url, opKey, holders := n.Dir, n.CA, n.Home, n.URL, n.MemberKey, n.Holders
 	startNode(t, home, url)
 
-	claim := filepath.Join(dir, "claim.txt")
-	if err := os.WriteFile(claim, []byte("KYC done"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	claim := writeFile(t, dir, "claim.txt", "KYC done")
 	attest := func(h string) string {
 		t.Helper()
 		var a struct{ ID string }
@@ -163,6 +114,11 @@ func TestRevocationAndGovernance(t *testing.T) {
 	ok(t, &r3, append(revoke, id3, "--reason", "lost my card", "--signer", holders["h3"].Signer)...)
 	refused(t, "(code 51)", append(revoke, id3, "--reason", "again", "--member-key", opKey)...)
 	refused(t, "(code 50)", append(revoke, "0000000000000fff00000000", "--reason", "x", "--member-key", opKey)...)
+	// A holder's revocation that cannot apply is refused before the holder's
+	// signer is opened: these key and certificate files do not exist.
+	absent := "soft:" + filepath.Join(dir, "absent.key") + "," + filepath.Join(dir, "absent.crt")
+	refused(t, "was revoked at height", append(revoke, id3, "--reason", "again", "--signer", absent)...)
+	refused(t, "no attestation 0000000000000fff00000000 (code 50)", append(revoke, "0000000000000fff00000000", "--reason", "x", "--signer", absent)...)
 	if code, _, errs := run(t, append(revoke, id1, "--reason", "x", "--member-key", opKey, "--signer", holders["h1"].Signer)...); code != cli.ExitUsage || !strings.Contains(errs, "not both") {
 		t.Errorf("both signers: exit %d, %q", code, errs)
 	}
@@ -268,7 +224,7 @@ func TestRevocationAndGovernance(t *testing.T) {
 	if st := status("c6"); st.State != "valid" {
 		t.Errorf("status of the unrevoked c6 = %+v", st)
 	}
-	refused(t, "(code 40)", "attest", "--node", url, "--member-key", opKey, "--claim-type", "student", "--claim-file", claim,
+	refused(t, "(code 40)", "attest", "--node", url, "--member-key", opKey, "--claim-type", "kyc", "--claim-file", claim,
 		"--signer", holders["c2"].Signer)
 
 	// revoke subjects by certificate and by commitment.
@@ -386,10 +342,7 @@ func chainTxs(t *testing.T, url string) [][]byte {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, err := rpchttp.New(url, "/websocket")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := rpcClient(t, url)
 	st, err := c.Status(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -1,10 +1,3 @@
-// Package cli is the idledger command: node setup and operation (init,
-// start), a test JPKI CA (ca init, ca issue), attestation (attest) and
-// reads with proofs (query). cmd/idledger is a thin main around Main.
-//
-// Every command that prints a result prints text by default and JSON with
-// -o json. Errors are one line on stderr, "idledger: COMMAND: what went
-// wrong", and a non-zero exit status: 1 for a failure, 2 for a usage error.
 package cli
 
 import (
@@ -32,7 +25,11 @@ const (
 	ExitUsage   = 2
 )
 
-// usageError marks a mistake in the command line.
+// usageError marks a mistake in the command line: Main exits with
+// ExitUsage for any error that wraps one. Flag errors (SetFlagErrorFunc),
+// argument-count errors (every command's Args, see typeArgErrors), an
+// unknown command (execute) and the commands' own checks (usagef) all come
+// wrapped in it, so Main needs no look at the message.
 type usageError struct{ err error }
 
 func (e usageError) Error() string { return e.err.Error() }
@@ -89,7 +86,25 @@ Try it on one machine:
 		newBroadcastCommand(),
 		newBenchCommand(),
 	)
+	typeArgErrors(root)
 	return root
+}
+
+// typeArgErrors wraps the Args validator of c and every command below it so
+// that the errors cobra's validators return (cobra.ExactArgs: "accepts 1
+// arg(s), received 0") are usage errors.
+func typeArgErrors(c *cobra.Command) {
+	if validate := c.Args; validate != nil {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if err := validate(cmd, args); err != nil {
+				return usageError{err}
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		typeArgErrors(sub)
+	}
 }
 
 // Main runs the idledger command with args (without the program name) and
@@ -97,7 +112,11 @@ Try it on one machine:
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	root := NewRootCommand()
+	return execute(ctx, NewRootCommand(), args, stdout, stderr)
+}
+
+// execute runs the command tree root with args and returns the exit status.
+func execute(ctx context.Context, root *cobra.Command, args []string, stdout, stderr io.Writer) int {
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
@@ -105,6 +124,17 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err == nil || errors.Is(err, client.ErrGenerated) { // --generate-only: written, not sent
 		return ExitOK
 	}
+	if cmd == root {
+		// The root runs nothing: an error for it is cobra's, finding the
+		// command ("unknown command"), or a flag error (already typed).
+		err = usageError{err}
+	}
+	return report(root, cmd, err, stderr)
+}
+
+// report prints err, from command cmd, as Main's one error line and returns
+// the exit status it calls for.
+func report(root, cmd *cobra.Command, err error, stderr io.Writer) int {
 	name := ""
 	if cmd != nil && cmd != root {
 		name = strings.TrimPrefix(cmd.CommandPath(), root.Name()+" ") + ": "
@@ -115,20 +145,13 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return coded.ExitCode()
 	}
 	var ue usageError
-	if errors.As(err, &ue) || isCobraUsage(err) {
+	if errors.As(err, &ue) {
 		if cmd != nil {
 			fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
 		}
 		return ExitUsage
 	}
 	return ExitFailure
-}
-
-// isCobraUsage recognises cobra's own argument errors.
-func isCobraUsage(err error) bool {
-	s := err.Error()
-	return strings.HasPrefix(s, "unknown command") || strings.HasPrefix(s, "accepts ") ||
-		strings.HasPrefix(s, "requires ") || strings.Contains(s, "required flag")
 }
 
 // oneLine drops the package prefixes of the layers the CLI fronts and
@@ -183,6 +206,15 @@ func defaultHome() string {
 
 func addHomeFlag(fs *pflag.FlagSet, home *string) {
 	fs.StringVar(home, "home", defaultHome(), "node home directory ($IDLEDGER_HOME)")
+}
+
+// checkFlags is the first step of a command that prints a result: -o,
+// then the flags it requires.
+func checkFlags(cmd *cobra.Command, o *output, required ...string) error {
+	if err := o.check(); err != nil {
+		return err
+	}
+	return requireFlags(cmd, required...)
 }
 
 // requireFlags reports the first of names that was not given.

@@ -10,10 +10,8 @@ import (
 	"time"
 
 	"github.com/cometbft/cometbft/privval"
-	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 
 	"github.com/idledger/idledger/cli"
-	"github.com/idledger/idledger/internal/testutil"
 	"github.com/idledger/idledger/node"
 	"github.com/idledger/idledger/node/nodetest"
 	"github.com/idledger/idledger/valsigner"
@@ -22,30 +20,7 @@ import (
 // runSigner runs "idledger signer run" until the returned stop is called.
 func runSigner(t *testing.T, args ...string) (stop func()) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	var logs testutil.SyncBuffer
-	done := make(chan int, 1)
-	go func() { done <- cli.Main(ctx, append([]string{"signer", "run"}, args...), &logs, &logs) }()
-	stopped := false
-	stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		select {
-		case code := <-done:
-			if code != cli.ExitOK {
-				t.Errorf("idledger signer run: exit %d\n%s", code, logs.TailLines(40))
-			}
-		case <-time.After(30 * time.Second):
-			t.Errorf("idledger signer run did not stop within 30s")
-		}
-		if t.Failed() {
-			t.Logf("signer log:\n%s", logs.TailLines(40))
-		}
-	}
-	t.Cleanup(stop)
+	stop, _, _ = background(t, append([]string{"signer", "run"}, args...)...)
 	return stop
 }
 
@@ -95,10 +70,7 @@ func TestValidatorSignsThroughRemoteSigner(t *testing.T) {
 	// The signer restarts; the node's next requests reach the new one.
 	stopSigner()
 	runSigner(t, signerArgs...)
-	cl, err := rpchttp.New(url, "/websocket")
-	if err != nil {
-		t.Fatal(err)
-	}
+	cl := rpcClient(t, url)
 	s, err := cl.Status(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -110,9 +82,7 @@ func TestValidatorSignsThroughRemoteSigner(t *testing.T) {
 	startNode(t, e.Home, url)
 	// A new client: the old one may keep a connection to the stopped
 	// node's RPC server, which CometBFT does not close in-process.
-	if cl, err = rpchttp.New(url, "/websocket"); err != nil {
-		t.Fatal(err)
-	}
+	cl = rpcClient(t, url)
 	if s, err = cl.Status(ctx); err != nil {
 		t.Fatal(err)
 	}

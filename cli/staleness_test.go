@@ -11,12 +11,9 @@ import (
 	"testing"
 	"time"
 
-	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
-
 	"github.com/idledger/idledger/cli"
 	"github.com/idledger/idledger/node"
 	"github.com/idledger/idledger/node/nodetest"
-	"github.com/idledger/idledger/testca"
 )
 
 // TestStalenessGateAnswersUnknown: a gate follows the chain with idledger
@@ -29,18 +26,11 @@ func TestStalenessGateAnswersUnknown(t *testing.T) {
 	e.StartOptions.Feed = &node.FeedOptions{ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"}}
 	e.Start(t)
 	nodetest.WaitHeight(context.Background(), t, e.URL, 2)
-	alice, err := e.CA.Issue(testca.IssueOptions{Name: "alice"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	soft := "soft:" + alice.KeyPath + "," + alice.CertPath
+	alice, soft := issueHolder(t, e, "alice")
 	ok(t, nil, "attest", "--node", e.URL, "--signer", soft, "--member-key", e.Init.MemberKeyFile,
 		"--claim-type", "kyc", "--claim-hash", strings.Repeat("ab", 32))
 
-	rpc, err := rpchttp.New(e.URL, "/websocket")
-	if err != nil {
-		t.Fatal(err)
-	}
+	rpc := rpcClient(t, e.URL)
 	one := int64(1)
 	c, err := rpc.Commit(context.Background(), &one)
 	if err != nil {

@@ -10,7 +10,6 @@ import (
 	"github.com/idledger/idledger/app"
 	"github.com/idledger/idledger/chain"
 	"github.com/idledger/idledger/chain/chainpb"
-	"github.com/idledger/idledger/client"
 )
 
 // ExitUpgradeNeeded is the exit status of "idledger start" when the node
@@ -77,10 +76,7 @@ upgrade): its name and the height every node halts before executing, until
 it runs a release that knows the name.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := q.output.check(); err != nil {
-				return err
-			}
-			c, err := client.New(q.node)
+			c, err := q.connect()
 			if err != nil {
 				return err
 			}

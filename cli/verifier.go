@@ -168,10 +168,7 @@ record says. verified_through is the last block all of whose changes the
 store holds; header_time and age say how fresh that is.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := output.check(); err != nil {
-				return err
-			}
-			if err := requireFlags(cmd, "dir", "claim-type"); err != nil {
+			if err := checkFlags(cmd, output, "dir", "claim-type"); err != nil {
 				return err
 			}
 			subject, err := subjectFrom(certFile, subjectHex)
@@ -195,21 +192,10 @@ store holds; header_time and age say how fresh that is.`,
 			if maxStaleness > 0 {
 				v.MaxStaleness = maxStaleness.String()
 			}
-			if e := a.Entry; e != nil {
-				v.Attestation = &entryView{ID: hex.EncodeToString(e.AttestationId), Attester: e.Attester, ClaimHash: hex.EncodeToString(e.ClaimHash),
-					NotAfter: unixUTC(e.NotAfter), Height: e.Height, Revocation: revView(e.Revocation)}
-			}
+			v.Attestation = viewEntry(a.Entry)
 			v.Revocation = revView(a.Revocation)
 			return output.print(cmd.OutOrStdout(), v, func(w io.Writer) {
-				fmt.Fprintln(w, v.State)
-				fmt.Fprintf(w, "  subject:     %s\n", v.Subject)
-				fmt.Fprintf(w, "  claim type:  %s\n", v.ClaimType)
-				if at := v.Attestation; at != nil {
-					fmt.Fprintf(w, "  attestation: %s by %s at height %d, not after %s\n", at.ID, at.Attester, at.Height, at.NotAfter.Format(time.RFC3339))
-				}
-				if r := v.Revocation; r != nil {
-					fmt.Fprintf(w, "  revoked:     by %s at %s: %s\n", r.By, r.Time.Format(time.RFC3339), r.Reason)
-				}
+				printStatusHead(w, v.State, v.Subject, v.ClaimType, v.Attestation, v.Revocation)
 				fmt.Fprintf(w, "  known:       chain %s through block %d (proven by header %d of %s, %s old)\n", v.ChainID, v.VerifiedThrough, v.KnownHeight, v.KnownTime.Format(time.RFC3339), v.Age)
 				if v.Stale {
 					fmt.Fprintf(w, "  stale:       older than --max-staleness %s: the answer is unknown\n", v.MaxStaleness)

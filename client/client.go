@@ -9,7 +9,15 @@
 // the next block, and that header with CometBFT's light client from a
 // trusted checkpoint: by default the genesis block, whose commit is checked
 // against the genesis validators. A proof or header that does not verify is
-// an error, never an answer.
+// an error, never an answer. The proof check itself is package chain's
+// (chain.CheckProof); this package fetches the proofs and the headers.
+//
+// One file per job: client.go (the client and plain reads), verify.go (the
+// light client and verified reads), registry.go (the claim-type registry),
+// checkpoint.go (a trusted checkpoint from independent servers), submit.go
+// (broadcasting and member signing), attest.go, revoke.go, gov.go
+// (governance writes and reads), revocationbatch.go (a bulk subject
+// revocation and its progress file) and offline.go (generate-only signing).
 package client
 
 import (
@@ -32,13 +40,7 @@ import (
 
 	"github.com/idledger/idledger/chain"
 	"github.com/idledger/idledger/chain/chainpb"
-)
-
-// Query paths of the idledger app (see package chain).
-const (
-	PathKey     = chain.PathKey
-	PathRange   = chain.PathRange
-	ProofOpIAVL = chain.ProofOpIAVL
+	"github.com/idledger/idledger/jpki"
 )
 
 // DefaultNodeURL is the RPC address of a node started with the defaults.
@@ -233,7 +235,7 @@ func (c *Client) queryAt(ctx context.Context, path string, data []byte, prove bo
 // Get reads one stored value (nil when absent) and the state height it was
 // read at, without a proof.
 func (c *Client) Get(ctx context.Context, key []byte) (value []byte, height int64, err error) {
-	r, err := c.query(ctx, PathKey, key, false)
+	r, err := c.query(ctx, chain.PathKey, key, false)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -248,7 +250,7 @@ func (c *Client) Get(ctx context.Context, key []byte) (value []byte, height int6
 // height of the first.
 func (c *Client) Range(ctx context.Context, prefix []byte) ([]*chainpb.KV, int64, error) {
 	var pairs []*chainpb.KV
-	path, height := PathRange, int64(0)
+	path, height := chain.PathRange, int64(0)
 	for {
 		r, err := c.queryAt(ctx, path, prefix, false, height)
 		if err != nil {
@@ -263,7 +265,7 @@ func (c *Client) Range(ctx context.Context, prefix []byte) ([]*chainpb.KV, int64
 		if !page.More || len(page.Pairs) == 0 {
 			return pairs, height, nil
 		}
-		path = PathRange + "/after/" + hex.EncodeToString(page.Pairs[len(page.Pairs)-1].Key)
+		path = chain.PathRange + "/after/" + hex.EncodeToString(page.Pairs[len(page.Pairs)-1].Key)
 	}
 }
 
@@ -330,17 +332,17 @@ func (c *Client) Params(ctx context.Context) (*chainpb.Params, error) {
 	return decode[chainpb.Params]("params", v)
 }
 
-// Anchors reads the trust anchors.
-func (c *Client) Anchors(ctx context.Context) ([]*chainpb.TrustAnchor, error) {
+// Anchors reads the trust anchors, parsed (chain.DecodeAnchorSet).
+func (c *Client) Anchors(ctx context.Context) ([]*jpki.Anchor, error) {
 	v, _, err := c.Get(ctx, chain.AnchorsKey())
 	if err != nil {
 		return nil, err
 	}
-	s, err := decode[chainpb.AnchorSet]("anchor set", v)
+	as, err := chain.DecodeAnchorSet(v)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("client: the node's anchors: %w", err)
 	}
-	return s.Anchors, nil
+	return as, nil
 }
 
 // Attestation reads an attestation by ID. An unknown ID is an error

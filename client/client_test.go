@@ -129,7 +129,7 @@ func TestClient(t *testing.T) {
 			t.Errorf("params = %+v, %v", p, err)
 		}
 		as, err := c.Anchors(ctx)
-		if err != nil || len(as) != 1 || !bytes.Equal(as[0].Certificate, e.CA.CertDER) {
+		if err != nil || len(as) != 1 || !bytes.Equal(as[0].Raw, e.CA.CertDER) {
 			t.Errorf("anchors = %v, %v", as, err)
 		}
 	})

@@ -21,6 +21,7 @@ import (
 	"github.com/idledger/idledger/chain/chainpb"
 	"github.com/idledger/idledger/client"
 	"github.com/idledger/idledger/jpki"
+	"github.com/idledger/idledger/memberkey"
 	"github.com/idledger/idledger/node"
 	"github.com/idledger/idledger/presentation"
 	"github.com/idledger/idledger/signer"
@@ -84,7 +85,7 @@ func (w *exampleWorld) start() error {
 	if err != nil {
 		return err
 	}
-	if w.memberKey, err = client.ReadMemberKey(res.MemberKeyFile); err != nil {
+	if w.memberKey, err = memberkey.Read(res.MemberKeyFile); err != nil {
 		return err
 	}
 	if w.genesis, err = cmttypes.GenesisDocFromFile(res.GenesisFile); err != nil {

@@ -162,19 +162,13 @@ func (c *Client) precheckCert(ctx context.Context, der []byte, cert *x509.Certif
 		}
 		return nil
 	}
-	stored, err := c.Anchors(ctx)
+	anchors, err := c.Anchors(ctx)
 	if err != nil {
 		return err
 	}
 	params, err := c.Params(ctx)
 	if err != nil {
 		return err
-	}
-	var anchors []*jpki.Anchor
-	for _, a := range stored {
-		if pa, err := jpki.ParseAnchor(a.Certificate); err == nil {
-			anchors = append(anchors, pa)
-		}
 	}
 	jc, err := jpki.Check(der, jpki.CheckOptions{Anchors: anchors, AllowSigning: params.AllowSigningCertificates})
 	if err == nil {

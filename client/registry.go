@@ -56,7 +56,7 @@ func (c *Client) ClaimType(ctx context.Context, name string, verify bool) (*chai
 // against header, the already verified header of block height+1: a second
 // value under the same app hash as a first one VerifiedGet proved.
 func (c *Client) verifiedGetAt(ctx context.Context, key []byte, height int64, header *cmttypes.Header) ([]byte, error) {
-	r, err := c.queryAt(ctx, PathKey, key, true, height)
+	r, err := c.queryAt(ctx, chain.PathKey, key, true, height)
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +67,7 @@ func (c *Client) verifiedGetAt(ctx context.Context, key []byte, height int64, he
 	if err != nil {
 		return nil, err
 	}
-	if err := CheckProof(proof, key, r.Value, header.AppHash); err != nil {
+	if err := checkProof(proof, key, r.Value, header.AppHash); err != nil {
 		return nil, err
 	}
 	if len(r.Value) == 0 {
@@ -86,7 +86,7 @@ func (c *Client) claimTypeEntry(ctx context.Context, st *Status, header *cmttype
 	if header != nil {
 		v, err = c.verifiedGetAt(ctx, key, st.Height, header)
 	} else {
-		var r, qerr = c.queryAt(ctx, PathKey, key, false, st.Height)
+		var r, qerr = c.queryAt(ctx, chain.PathKey, key, false, st.Height)
 		v, err = r.GetValue(), qerr
 	}
 	if err != nil {

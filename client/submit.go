@@ -1,11 +1,11 @@
 package client
 
+// Submission: broadcasting a signed transaction, waiting for its block, and
+// signing as a member with the right sequence number.
+
 import (
 	"context"
 	"crypto/ed25519"
-	"crypto/sha256"
-	"crypto/x509"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -15,7 +15,6 @@ import (
 
 	"github.com/idledger/idledger/chain"
 	"github.com/idledger/idledger/chain/chainpb"
-	"github.com/idledger/idledger/jpki"
 	"github.com/idledger/idledger/signer"
 )
 
@@ -104,116 +103,15 @@ func (c *Client) Submit(ctx context.Context, tx []byte) (*TxResult, error) {
 	}
 }
 
-// DefaultAttestationLifetime is the lifetime of an attestation whose
-// not-after is not given: it is then clipped to the certificate's expiry.
-const DefaultAttestationLifetime = 30 * 24 * time.Hour
-
-// AttestRequest is an attestation to make.
-type AttestRequest struct {
-	// Signer is the subject's JPKI key (a software key or a card plugin).
-	Signer signer.Signer
-	// MemberID is the attester; "" means the member whose registered key is
-	// MemberKey.
-	MemberID  string
-	MemberKey ed25519.PrivateKey
-	// ClaimType names the claim (1-64 of a-z 0-9 . _ -); ClaimHash is the
-	// SHA-256 of its off-chain content.
-	ClaimType string
-	ClaimHash []byte
-	// NotAfter is when the attestation lapses; zero means now +
-	// DefaultAttestationLifetime, clipped to the certificate's expiry.
-	NotAfter time.Time
-	// ChainID to sign for; "" means the node's.
-	ChainID string
-}
-
-// AttestResult is a committed attestation.
-type AttestResult struct {
-	ID        []byte
-	Height    int64
-	TxHash    []byte
-	Subject   []byte // the certificate's identity commitment
-	ClaimType string
-	NotAfter  time.Time
-	Attester  string
-	Sequence  uint64
-}
-
-// Attest builds an Attest transaction, has the subject sign it with its
-// JPKI key and the attester with its member key, submits it and waits for
-// its commit. Refusals are *TxError.
-func (c *Client) Attest(ctx context.Context, req AttestRequest) (*AttestResult, error) {
-	if req.Signer == nil {
-		return nil, errors.New("client: attest: no subject signer")
-	}
-	if len(req.MemberKey) != ed25519.PrivateKeySize {
-		return nil, errors.New("client: attest: no member key")
-	}
-	// Everything that can be checked is checked before the holder's signer
-	// is asked for anything: a card or phone may want its PIN even to hand
-	// out its certificate.
-	if len(req.ClaimHash) != sha256.Size {
-		return nil, fmt.Errorf("client: attest: the claim hash is %d bytes, want %d (SHA-256)", len(req.ClaimHash), sha256.Size)
-	}
-	if !chain.ValidClaimType(req.ClaimType) {
-		return nil, fmt.Errorf("client: attest: claim type %q: want 1-%d characters of a-z 0-9 . _ -", req.ClaimType, chain.MaxClaimTypeLen)
-	}
-	if !req.NotAfter.IsZero() && !req.NotAfter.After(c.opts.now()) {
-		return nil, fmt.Errorf("client: attest: not-after %s is not in the future", req.NotAfter.Format(time.RFC3339))
-	}
-	chainID, err := c.chainIDOr(ctx, req.ChainID)
-	if err != nil {
-		return nil, err
-	}
-	mem, err := c.resolveMember(ctx, MemberAuth{ID: req.MemberID, Key: req.MemberKey})
-	if err != nil {
-		return nil, err
-	}
-	if err := checkBody(chainID, true, 256, &chainpb.TxBody{ChainId: chainID, Signer: mem.Id, Sequence: mem.Sequence,
-		Msg: &chainpb.TxBody_Attest{Attest: &chainpb.Attest{AuthCertificate: []byte{0}, ClaimType: req.ClaimType, ClaimHash: req.ClaimHash, NotAfter: req.NotAfter.Unix()}}}); err != nil {
-		return nil, err
-	}
-
-	certDER, err := req.Signer.Certificate(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("client: subject certificate: %w", err)
-	}
-	cert, err := x509.ParseCertificate(certDER)
-	if err != nil {
-		return nil, fmt.Errorf("client: subject certificate: %w", err)
-	}
-	notAfter := req.NotAfter
-	if notAfter.IsZero() {
-		notAfter = c.opts.now().Add(DefaultAttestationLifetime)
-		if cert.NotAfter.Before(notAfter) {
-			notAfter = cert.NotAfter
-		}
-	}
-	body, err := chain.EncodeBody(&chainpb.TxBody{
-		ChainId:  chainID,
-		Signer:   mem.Id,
-		Sequence: mem.Sequence,
-		Msg: &chainpb.TxBody_Attest{Attest: &chainpb.Attest{
-			AuthCertificate: certDER,
-			ClaimType:       req.ClaimType,
-			ClaimHash:       req.ClaimHash,
-			NotAfter:        notAfter.Unix(),
-		}},
-	})
-	if err != nil {
-		return nil, err
-	}
-	if err := checkForm(body, chainID, true, rsaSigLen(cert)); err != nil {
-		return nil, err
-	}
-	if err := c.precheckCert(ctx, certDER, cert); err != nil {
-		return nil, err
-	}
-	sig, err := signer.Sign(ctx, req.Signer, chain.SignBytes(body))
+// submitSubjectSigned has the subject's JPKI key sign body, adds the member
+// signature when member is set, submits the transaction and waits for its
+// commit. A refusal, in CheckTx or in the block, is a *TxError.
+func (c *Client) submitSubjectSigned(ctx context.Context, subject signer.Signer, body []byte, member ed25519.PrivateKey) (*TxResult, error) {
+	sig, err := signer.Sign(ctx, subject, chain.SignBytes(body))
 	if err != nil {
 		return nil, fmt.Errorf("client: subject signature: %w", err)
 	}
-	tx, err := chain.EncodeTx(body, req.MemberKey, sig)
+	tx, err := chain.EncodeTx(body, member, sig)
 	if err != nil {
 		return nil, err
 	}
@@ -224,22 +122,118 @@ func (c *Client) Attest(ctx context.Context, req AttestRequest) (*AttestResult, 
 	if err := res.Err(); err != nil {
 		return nil, err
 	}
-	idHex := eventAttr(res.Events, "attest", "id")
-	id, err := hex.DecodeString(idHex)
-	if err != nil || len(id) != chain.AttestationIDLen {
-		return nil, fmt.Errorf("client: transaction %X committed at height %d without an attestation ID in its events", res.Hash, res.Height)
+	return res, nil
+}
+
+// MemberAuth says which member signs a transaction.
+type MemberAuth struct {
+	// ID is the member; "" means the member whose registered key is Key.
+	ID  string
+	Key ed25519.PrivateKey
+	// ChainID to sign for; "" means the node's.
+	ChainID string
+}
+
+// MemberTxResult is a committed member-signed transaction that applied.
+type MemberTxResult struct {
+	TxResult
+	// Member and Sequence are the signer and the sequence number it used.
+	Member   string
+	Sequence uint64
+}
+
+// sequenceRetries bounds how often SubmitMemberTx rebuilds a transaction
+// whose sequence number the node's mempool has already seen used (an earlier
+// transaction of the member still waiting for its block).
+const sequenceRetries = 5
+
+// resolveMember finds the member a MemberAuth names and checks that its
+// registered key is the one given.
+func (c *Client) resolveMember(ctx context.Context, auth MemberAuth) (*chainpb.Member, error) {
+	if len(auth.Key) != ed25519.PrivateKeySize {
+		return nil, errors.New("client: no member key")
 	}
-	subject := jpki.Commitment(cert.RawIssuer, cert.SerialNumber)
-	return &AttestResult{
-		ID:        id,
-		Height:    res.Height,
-		TxHash:    res.Hash,
-		Subject:   subject[:],
-		ClaimType: req.ClaimType,
-		NotAfter:  time.Unix(notAfter.Unix(), 0).UTC(),
-		Attester:  mem.Id,
-		Sequence:  mem.Sequence,
-	}, nil
+	if c.Generating() {
+		return c.offlineMember(auth)
+	}
+	pub := auth.Key.Public().(ed25519.PublicKey)
+	if auth.ID == "" {
+		return c.MemberByKey(ctx, pub)
+	}
+	mem, err := c.Member(ctx, auth.ID)
+	if err != nil {
+		return nil, err
+	}
+	if !pub.Equal(ed25519.PublicKey(mem.PubKey)) {
+		return nil, fmt.Errorf("client: the member key is not member %q's registered key", mem.Id)
+	}
+	return mem, nil
+}
+
+func (c *Client) chainIDOr(ctx context.Context, id string) (string, error) {
+	if id != "" {
+		return id, nil
+	}
+	return c.ChainID(ctx)
+}
+
+// SubmitMemberTx signs a transaction as a member and submits it: it reads
+// the member's next sequence number from the node, fills in body's chain ID,
+// signer and sequence (body's message must be set), signs the encoded body
+// with the member key, submits it and waits for its commit. A refusal, in
+// CheckTx or in the block, is a *TxError. When the node's mempool already
+// holds an earlier transaction of the member (the committed sequence is
+// behind), it waits for a block and tries again with the next number.
+func (c *Client) SubmitMemberTx(ctx context.Context, auth MemberAuth, body *chainpb.TxBody) (*MemberTxResult, error) {
+	if body == nil || body.Msg == nil {
+		return nil, errors.New("client: a transaction needs a message")
+	}
+	chainID, err := c.chainIDOr(ctx, auth.ChainID)
+	if err != nil {
+		return nil, err
+	}
+	for attempt := 0; ; attempt++ {
+		mem, err := c.resolveMember(ctx, auth)
+		if err != nil {
+			return nil, err
+		}
+		body.ChainId, body.Signer, body.Sequence = chainID, mem.Id, mem.Sequence
+		raw, err := chain.EncodeBody(body)
+		if err != nil {
+			return nil, err
+		}
+		tx, err := chain.EncodeTx(raw, auth.Key, nil)
+		if err != nil {
+			return nil, err
+		}
+		res, err := c.Submit(ctx, tx)
+		var te *TxError
+		if errors.As(err, &te) && te.Stage == "check" && te.Code == uint32(chain.CodeBadSequence) && attempt < sequenceRetries {
+			if err := c.nextBlock(ctx); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if err := res.Err(); err != nil {
+			return nil, err
+		}
+		return &MemberTxResult{TxResult: *res, Member: mem.Id, Sequence: mem.Sequence}, nil
+	}
+}
+
+// nextBlock waits until the node commits a block after its current one.
+func (c *Client) nextBlock(ctx context.Context) error {
+	if c.Generating() {
+		return c.offlineErr("waiting for a block")
+	}
+	st, err := c.rpc.Status(ctx)
+	if err != nil {
+		return c.rpcErr("status", err)
+	}
+	return c.waitHeight(ctx, st.SyncInfo.LatestBlockHeight+1)
 }
 
 func eventAttr(evs []abci.Event, typ, key string) string {

@@ -15,6 +15,8 @@ import (
 	lightdb "github.com/cometbft/cometbft/light/store/db"
 	cmttypes "github.com/cometbft/cometbft/types"
 	ics23 "github.com/cosmos/ics23/go"
+
+	"github.com/idledger/idledger/chain"
 )
 
 // TrustInfo says what a verification started from.
@@ -57,7 +59,7 @@ func (c *Client) VerifiedGet(ctx context.Context, key []byte) (*Proven, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := c.query(ctx, PathKey, key, true)
+	r, err := c.query(ctx, chain.PathKey, key, true)
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +77,7 @@ func (c *Client) VerifiedGet(ctx context.Context, key []byte) (*Proven, error) {
 	if err != nil {
 		return nil, c.lightErr(r.Height+1, trust, err)
 	}
-	if err := CheckProof(proof, key, r.Value, lb.AppHash); err != nil {
+	if err := checkProof(proof, key, r.Value, lb.AppHash); err != nil {
 		return nil, err
 	}
 	p := &Proven{Key: key, Height: r.Height, Header: lb.Header, Trust: trust}
@@ -104,36 +106,20 @@ func proofOf(r *abci.ResponseQuery, key []byte) (*ics23.CommitmentProof, error) 
 		return nil, fmt.Errorf("client: %w: the node answered for key %x, not %x", ErrVerification, r.Key, key)
 	}
 	if r.ProofOps == nil || len(r.ProofOps.Ops) != 1 {
-		return nil, fmt.Errorf("client: %w: the node sent no proof (want one %s proof op)", ErrVerification, ProofOpIAVL)
+		return nil, fmt.Errorf("client: %w: the node sent no proof (want one %s proof op)", ErrVerification, chain.ProofOpIAVL)
 	}
 	op := r.ProofOps.Ops[0]
-	if op.Type != ProofOpIAVL {
-		return nil, fmt.Errorf("client: %w: proof op type %q, want %q", ErrVerification, op.Type, ProofOpIAVL)
-	}
-	if !bytes.Equal(op.Key, key) {
-		return nil, fmt.Errorf("client: %w: the proof is for key %x, not %x", ErrVerification, op.Key, key)
-	}
-	p := new(ics23.CommitmentProof)
-	if err := p.Unmarshal(op.Data); err != nil {
-		return nil, fmt.Errorf("client: %w: the proof does not decode: %v", ErrVerification, err)
+	p, err := chain.DecodeProofOp(key, op.Type, op.Key, op.Data)
+	if err != nil {
+		return nil, fmt.Errorf("client: %w: %w", ErrVerification, err)
 	}
 	return p, nil
 }
 
-// CheckProof checks an existence proof of (key, value), or a non-existence
-// proof of key when value is empty, against root.
-func CheckProof(p *ics23.CommitmentProof, key, value, root []byte) error {
-	if len(root) == 0 {
-		return fmt.Errorf("client: %w: the verified header has no app hash", ErrVerification)
-	}
-	if len(value) > 0 {
-		if !ics23.VerifyMembership(ics23.IavlSpec, root, p, key, value) {
-			return fmt.Errorf("client: %w: the proof of key %x and its value does not match app hash %X", ErrVerification, key, root)
-		}
-		return nil
-	}
-	if !ics23.VerifyNonMembership(ics23.IavlSpec, root, p, key) {
-		return fmt.Errorf("client: %w: the proof that key %x is absent does not match app hash %X", ErrVerification, key, root)
+// checkProof is chain.CheckProof, its failure an ErrVerification.
+func checkProof(p *ics23.CommitmentProof, key, value, root []byte) error {
+	if err := chain.CheckProof(p, key, value, root); err != nil {
+		return fmt.Errorf("client: %w: %w", ErrVerification, err)
 	}
 	return nil
 }

@@ -13,7 +13,7 @@ import (
 
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 
-	"github.com/idledger/idledger/client"
+	"github.com/idledger/idledger/memberkey"
 	"github.com/idledger/idledger/node"
 	"github.com/idledger/idledger/node/nodetest"
 	"github.com/idledger/idledger/testca"
@@ -51,7 +51,7 @@ func TestReplayFromBlockStore(t *testing.T) {
 	// votes; a second proposal to add it again fails when it executes.
 	newKey := filepath.Join(dir, "bank.key")
 	seed := sha256.Sum256([]byte("replay bank"))
-	if err := client.WriteMemberKey(newKey, ed25519.NewKeyFromSeed(seed[:])); err != nil {
+	if err := memberkey.Write(newKey, ed25519.NewKeyFromSeed(seed[:])); err != nil {
 		t.Fatal(err)
 	}
 	add := []string{"gov", "propose", "add-member", "--id", "bank", "--pub-key-file", newKey, "--roles", "revoker,attester"}

@@ -357,7 +357,7 @@ func actionName(a *chainpb.GovAction) string {
 type Attestation struct {
 	A      *chainpb.Attestation
 	Proof  Verification
-	Status chain.State // valid, revoked or expired at the verified header's time
+	Status chain.ClaimState // valid, revoked or expired at the verified header's time
 }
 
 func (s *Server) attestation(ctx context.Context, q string) (*Attestation, error) {

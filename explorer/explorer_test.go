@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
@@ -25,7 +24,6 @@ import (
 	"github.com/idledger/idledger/client"
 	"github.com/idledger/idledger/explorer"
 	"github.com/idledger/idledger/node/nodetest"
-	"github.com/idledger/idledger/signer"
 	"github.com/idledger/idledger/testca"
 )
 
@@ -97,22 +95,7 @@ func TestExplorerInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	attest := func(name string) (*testca.Holder, []byte) {
-		h, err := e.CA.Issue(testca.IssueOptions{Name: name})
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := signer.NewSoft(h.Key, h.CertDER)
-		if err != nil {
-			t.Fatal(err)
-		}
-		hash := sha256.Sum256([]byte(name))
-		r, err := c.Attest(ctx, client.AttestRequest{Signer: s, MemberKey: e.MemberKey, ClaimType: "kyc", ClaimHash: hash[:]})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return h, r.ID
-	}
+	attest := func(name string) (*testca.Holder, []byte) { return e.Attest(ctx, t, c, name, "kyc") }
 	alice, aliceID := attest("alice")
 	bob, bobID := attest("bob")
 	auth := client.MemberAuth{Key: e.MemberKey}

@@ -202,6 +202,20 @@ func (s *AppState) Validate() error {
 	return errors.Join(errs...)
 }
 
+// ParamsOf is the chain's parameters in the genesis form, the inverse of
+// what Chain makes of Params: how idledger query params prints them.
+func ParamsOf(p *chainpb.Params) Params {
+	return Params{
+		MaxAttestationLifetime:   Duration(time.Duration(p.MaxAttestationLifetime) * time.Second),
+		AllowSigningCertificates: p.AllowSigningCertificates,
+		BlockRetention:           p.BlockRetention,
+		MaxAttestationsPerClaim:  p.MaxAttestationsPerClaim,
+		GovernorThreshold:        p.GovernorThreshold,
+		ProposalTTLBlocks:        p.ProposalTtlBlocks,
+		MaxRevocationsPerTx:      p.MaxRevocationsPerTx,
+	}
+}
+
 // Chain converts a validated app state to the chain's genesis.
 func (s *AppState) Chain() *chain.Genesis {
 	p := s.Params

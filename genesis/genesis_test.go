@@ -110,3 +110,13 @@ func TestRealJLISRoots(t *testing.T) {
 		t.Fatalf("swapped kinds: %v", err)
 	}
 }
+
+// TestParamsOfInvertsChain: the parameters read back from the chain's
+// genesis are the genesis file's, field by field.
+func TestParamsOfInvertsChain(t *testing.T) {
+	s := valid(t)
+	s.Params.MaxRevocationsPerTx, s.Params.BlockRetention, s.Params.AllowSigningCertificates = 7, 1000, true
+	if got := genesis.ParamsOf(s.Chain().Params); got != s.Params {
+		t.Errorf("ParamsOf(Chain().Params) = %+v, want %+v", got, s.Params)
+	}
+}

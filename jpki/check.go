@@ -12,9 +12,14 @@ import (
 
 // Limits applied by Check and ParseAnchor.
 const (
-	// MaxCertificateSize bounds the DER size of a certificate. Real JPKI
-	// certificates are under 2 KiB.
-	MaxCertificateSize = 8192
+	// MaxCertificateSize bounds the DER size of a certificate: a holder's
+	// certificate (Check; package chain refuses a transaction carrying a
+	// larger one before it gets here) and a trust anchor (ParseAnchor, so
+	// genesis and governance). Real JPKI certificates, the J-LIS roots
+	// included, are under 2 KiB. This is the one certificate size limit of
+	// the project and it is consensus-visible: change it only with a chain
+	// upgrade.
+	MaxCertificateSize = 4 << 10
 	// MinRSABits is the smallest RSA modulus accepted.
 	MinRSABits = 2048
 	// MaxRSABits is the largest RSA modulus accepted, which bounds the cost

@@ -26,6 +26,11 @@ type CompareOptions struct {
 	BasePort int
 	// Load is the run on each; its Dir is set per testnet.
 	Load LoadOptions
+	// LatencyRate, when > 0, adds a second run on each testnet after the
+	// first, at this rate (which both apps should sustain), for the
+	// latency comparison: latency at a rate above an app's ceiling is
+	// queueing, and grows with the run's length.
+	LatencyRate float64
 	// Binary runs the nodes (default this executable).
 	Binary string
 	// Progress receives progress lines (nil: none).
@@ -38,8 +43,12 @@ type CompareResult struct {
 	Transport  string      `json:"transport"`
 	KVStore    *LoadResult `json:"kvstore"`
 	Idledger   *LoadResult `json:"idledger"`
+	// KVStoreLatency and IdledgerLatency are the runs at LatencyRate, if
+	// asked for.
+	KVStoreLatency  *LoadResult `json:"kvstore_latency,omitempty"`
+	IdledgerLatency *LoadResult `json:"idledger_latency,omitempty"`
 	// Ratio is idledger's committed tx/s over kvstore's; LatencyRatio its
-	// p50 latency over kvstore's.
+	// p50 latency over kvstore's (in the LatencyRate runs, if any).
 	Ratio        float64 `json:"ratio"`
 	LatencyRatio float64 `json:"latency_ratio"`
 }
@@ -58,40 +67,46 @@ func Compare(ctx context.Context, o CompareOptions) (*CompareResult, error) {
 	for _, app := range []string{testnet.AppKVStore, testnet.AppIdledger} {
 		dir := filepath.Join(o.Dir, app)
 		fmt.Fprintf(progress, "== %s: %d validators\n", app, o.Validators)
-		r, err := runOne(ctx, dir, app, o, progress)
+		r, lat, err := runOne(ctx, dir, app, o, progress)
 		if err != nil {
 			return res, fmt.Errorf("loadgen: compare, %s: %w", app, err)
 		}
 		if app == testnet.AppKVStore {
-			res.KVStore = r
+			res.KVStore, res.KVStoreLatency = r, lat
 		} else {
-			res.Idledger = r
+			res.Idledger, res.IdledgerLatency = r, lat
 		}
 	}
 	if k := res.KVStore.CommittedTPS; k > 0 {
 		res.Ratio = math.Round(res.Idledger.CommittedTPS/k*100) / 100
 	}
-	if k := res.KVStore.Latency.P50; k > 0 {
-		res.LatencyRatio = math.Round(float64(res.Idledger.Latency.P50)/float64(k)*100) / 100
+	kl, il := res.KVStore, res.Idledger
+	if res.KVStoreLatency != nil {
+		kl, il = res.KVStoreLatency, res.IdledgerLatency
+	}
+	if k := kl.Latency.P50; k > 0 {
+		res.LatencyRatio = math.Round(float64(il.Latency.P50)/float64(k)*100) / 100
 	}
 	return res, nil
 }
 
-func runOne(ctx context.Context, dir, app string, o CompareOptions, progress io.Writer) (*LoadResult, error) {
+// runOne makes and starts one testnet, runs the load on it (and the
+// latency run, if asked for) and stops it.
+func runOne(ctx context.Context, dir, app string, o CompareOptions, progress io.Writer) (tput, lat *LoadResult, err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	m, err := testnet.Init(testnet.InitOptions{Dir: dir, Validators: o.Validators, App: app, Transport: o.Transport, BasePort: o.BasePort, Progress: progress})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	o.Validators = len(m.Nodes)
 	net, err := testnet.Open(dir, testnet.OpenOptions{Binary: o.Binary})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := net.Start(ctx, progress, 2*time.Minute); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer net.Stop(testnet.DefaultStopGrace)
 	all := make([]int, len(m.Nodes))
@@ -100,10 +115,16 @@ func runOne(ctx context.Context, dir, app string, o CompareOptions, progress io.
 	}
 	// A few blocks first, so that every node has caught up and peered.
 	if err := net.WaitHeight(ctx, all, 3, 2*time.Minute, nil); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	lo := o.Load
 	lo.Dir = dir
 	lo.Progress = progress
-	return Load(ctx, lo)
+	if tput, err = Load(ctx, lo); err != nil || o.LatencyRate <= 0 {
+		return tput, nil, err
+	}
+	fmt.Fprintf(progress, "== %s: latency run at %g tx/s\n", app, o.LatencyRate)
+	lo.Rate = o.LatencyRate
+	lat, err = Load(ctx, lo)
+	return tput, lat, err
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/idledger/idledger/client"
 	"github.com/idledger/idledger/genesis"
 	"github.com/idledger/idledger/internal/atomicfile"
+	"github.com/idledger/idledger/memberkey"
 )
 
 // MemberInfoFile records, in a home made for a genesis ceremony, the chain
@@ -119,7 +120,7 @@ func MakeJoinRequest(home string, o JoinRequestOptions) (*genesis.JoinRequest, e
 	if err != nil {
 		return nil, err
 	}
-	member, err := client.ReadMemberKey(MemberKeyPath(home))
+	member, err := memberkey.Read(MemberKeyPath(home))
 	if err != nil {
 		return nil, fmt.Errorf("node: %w", err)
 	}

@@ -18,9 +18,9 @@ import (
 	cmttypes "github.com/cometbft/cometbft/types"
 
 	"github.com/idledger/idledger/chain"
-	"github.com/idledger/idledger/client"
 	"github.com/idledger/idledger/genesis"
 	"github.com/idledger/idledger/jpki"
+	"github.com/idledger/idledger/memberkey"
 )
 
 // DefaultMemberID is the operator's member ID when InitOptions.MemberID is
@@ -161,7 +161,7 @@ func GenerateKeys(c *cmtcfg.Config) (keys *Keys, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := client.WriteMemberKey(MemberKeyPath(c.RootDir), member); err != nil {
+	if err := memberkey.Write(MemberKeyPath(c.RootDir), member); err != nil {
 		return nil, fmt.Errorf("node: %w", err)
 	}
 	return &Keys{NodeKey: nk, Validator: pv, Member: member}, nil

@@ -2,7 +2,6 @@ package node_test
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -13,87 +12,6 @@ import (
 	"github.com/idledger/idledger/node"
 	"github.com/idledger/idledger/node/nodetest"
 )
-
-// joiner is a home that shares a network's genesis but whose node is not
-// registered to any member: new keys, its own ports, persistent peers.
-type joiner struct {
-	home, url, id, log string
-}
-
-func newJoiner(t *testing.T, dir, name, genesisFile string, peers ...string) *joiner {
-	t.Helper()
-	home := filepath.Join(dir, name)
-	rpc := nodetest.FreeAddr(t)
-	c := node.NewConfig(home, node.ConfigOptions{
-		Moniker: name, RPCAddr: rpc, P2PAddr: nodetest.FreeAddr(t), PersistentPeers: peers, Fast: true,
-	})
-	if err := node.WriteConfig(c); err != nil {
-		t.Fatal(err)
-	}
-	keys, err := node.GenerateKeys(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := os.ReadFile(genesisFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(c.GenesisFile(), g, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return &joiner{home: home, url: "http://" + rpc, id: keys.NodeID(), log: filepath.Join(dir, name+".log")}
-}
-
-// start runs the joiner's node until the test ends.
-func (j *joiner) start(t *testing.T) {
-	t.Helper()
-	f, err := os.Create(j.log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := node.Start(j.home, node.StartOptions{LogWriter: f})
-	if err != nil {
-		f.Close()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := n.Stop(); err != nil {
-			t.Errorf("stopping %s: %v", j.home, err)
-		}
-		f.Close()
-	})
-}
-
-// peers returns the node IDs the node at url is connected to.
-func peers(ctx context.Context, t *testing.T, url string) []string {
-	t.Helper()
-	c, err := rpchttp.New(url, "/websocket")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ni, err := c.NetInfo(ctx)
-	if err != nil {
-		t.Fatalf("net_info from %s: %v", url, err)
-	}
-	var ids []string
-	for _, p := range ni.Peers {
-		ids = append(ids, string(p.NodeInfo.ID()))
-	}
-	return ids
-}
-
-func height(ctx context.Context, t *testing.T, url string) int64 {
-	t.Helper()
-	c, err := rpchttp.New(url, "/websocket")
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := c.Status(ctx)
-	if err != nil {
-		t.Fatalf("status from %s: %v", url, err)
-	}
-	return st.SyncInfo.LatestBlockHeight
-}
 
 // TestPermissionedPeering starts a validator, a node that is registered to
 // no member, and a node the validator's home lists as an observer, both
@@ -112,11 +30,10 @@ func TestPermissionedPeering(t *testing.T) {
 	if !cfg.FilterPeers {
 		t.Fatal("filter_peers is off in a new home")
 	}
-	p2p := cfg.P2P.ListenAddress[len("tcp://"):]
-	peer := v.Init.NodeID + "@" + p2p
+	peer := validatorPeer(t, v, transportDefault)
 
-	stranger := newJoiner(t, v.Dir, "stranger", genesisFile, peer)
-	observer := newJoiner(t, v.Dir, "observer", genesisFile, peer)
+	stranger := newJoiner(t, transportDefault, v.Dir, "stranger", genesisFile, peer)
+	observer := newJoiner(t, transportDefault, v.Dir, "observer", genesisFile, peer)
 	if err := node.WriteObservers(v.Home, []string{observer.id}); err != nil {
 		t.Fatal(err)
 	}
@@ -137,19 +54,7 @@ func TestPermissionedPeering(t *testing.T) {
 		t.Errorf("validator's peers %v lack the observer %s", ps, observer.id)
 	}
 	// Keep watching for a while: the stranger redials its persistent peer.
-	deadline := time.Now().Add(3 * time.Second)
-	for time.Now().Before(deadline) {
-		if ps := peers(ctx, t, v.URL); slices.Contains(ps, stranger.id) {
-			t.Fatalf("the validator peers with the unregistered node %s: %v", stranger.id, ps)
-		}
-		// The stranger may list the validator for the moment between its
-		// own handshake and the validator's refusal, but it never gets a
-		// block.
-		if h := height(ctx, t, stranger.url); h != 0 {
-			t.Fatalf("the unregistered node synced to height %d", h)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	staysOut(ctx, t, v.URL, stranger, "the unregistered node", true)
 	if h := height(ctx, t, stranger.url); h != 0 {
 		t.Errorf("the unregistered node reached height %d", h)
 	}

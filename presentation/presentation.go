@@ -7,7 +7,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/idledger/idledger/chain"
+	"github.com/idledger/idledger/jpki"
 	"github.com/idledger/idledger/presentation/presentationpb"
 	"github.com/idledger/idledger/signer"
 )
@@ -116,8 +116,8 @@ func Decode(raw []byte) (*Presentation, error) {
 	if err := checkBody(body); err != nil {
 		return nil, err
 	}
-	if len(env.AuthCertificate) == 0 || len(env.AuthCertificate) > chain.MaxCertSize {
-		return nil, refuse(ReasonMalformed, "certificate missing or over %d bytes", chain.MaxCertSize)
+	if len(env.AuthCertificate) == 0 || len(env.AuthCertificate) > jpki.MaxCertificateSize {
+		return nil, refuse(ReasonMalformed, "certificate missing or over %d bytes", jpki.MaxCertificateSize)
 	}
 	if len(env.Signature) == 0 || len(env.Signature) > MaxSignature {
 		return nil, refuse(ReasonMalformed, "signature missing or over %d bytes", MaxSignature)

@@ -29,14 +29,8 @@ func (unknownSource) ClaimStatus(context.Context, []byte, string) (*presentation
 	return nil, presentation.ErrStatusUnknown
 }
 
-func world(t testing.TB) *fixture.World {
-	t.Helper()
-	w, err := fixture.Get()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return w
-}
+// world is the shared fixture world (fixture.MustGet).
+var world = fixture.MustGet
 
 // chainState is a fixture chain where alice holds a valid "kyc", "gym"
 // lapsed, "club" is revoked; bob holds nothing.
@@ -54,7 +48,7 @@ func chainState(t testing.TB, w *fixture.World) chain.Store {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := m.Deliver(st, chain.Env{ChainID: fixture.ChainID, Height: height, Time: fixture.Now.Add(-30 * time.Minute).Unix()}, tx); err != nil {
+		if _, err := m.Deliver(st, chain.Env{Height: height, Time: fixture.Now.Add(-30 * time.Minute).Unix()}, tx); err != nil {
 			t.Fatalf("deliver at %d: %v", height, err)
 		}
 	}

@@ -2,8 +2,9 @@
 // JPKI CA with card holders, one node home per validator on distinct
 // 127.0.0.1 ports, and a genesis that ties them together (Init); the node
 // processes, each its own "idledger start" (Open, Network); their status
-// read over RPC (Status); and a load generator that measures committed
-// transactions per second and latency on a running testnet (Load).
+// read over RPC (Status). The load generator that measures committed
+// transactions per second and latency on a running testnet is package
+// loadgen.
 //
 // A testnet directory:
 //

@@ -22,9 +22,9 @@ import (
 	cmttypes "github.com/cometbft/cometbft/types"
 
 	"github.com/idledger/idledger/chain"
-	"github.com/idledger/idledger/client"
 	"github.com/idledger/idledger/genesis"
 	"github.com/idledger/idledger/internal/atomicfile"
+	"github.com/idledger/idledger/memberkey"
 	"github.com/idledger/idledger/node"
 	"github.com/idledger/idledger/testca"
 )
@@ -341,7 +341,7 @@ func testnetGenesis(opts InitOptions, m *Manifest, keys []*node.Keys) (*cmttypes
 			if err != nil {
 				return nil, fmt.Errorf("testnet: %w", err)
 			}
-			if err := client.WriteMemberKey(loadMemberKeyPath(opts.Dir, *n, j), key); err != nil {
+			if err := memberkey.Write(loadMemberKeyPath(opts.Dir, *n, j), key); err != nil {
 				return nil, fmt.Errorf("testnet: %w", err)
 			}
 			id := fmt.Sprintf("%s-l%d", n.Member, j)
@@ -484,6 +484,18 @@ func writeManifest(dir string, m *Manifest) error {
 	return nil
 }
 
+// readManifestAbs makes dir absolute, so that the nodes' command lines
+// name their homes the same whatever directory a later command runs from,
+// and reads its manifest.
+func readManifestAbs(dir string) (string, *Manifest, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", nil, fmt.Errorf("testnet: %w", err)
+	}
+	m, err := ReadManifest(dir)
+	return dir, m, err
+}
+
 // ReadManifest reads DIR/testnet.json.
 func ReadManifest(dir string) (*Manifest, error) {
 	path := filepath.Join(dir, ManifestFile)
@@ -512,7 +524,7 @@ func Exists(dir string) bool {
 
 // MemberKey reads node i's member key (its organisation's ed25519 key).
 func (m *Manifest) MemberKey(dir string, i int) (ed25519.PrivateKey, error) {
-	return client.ReadMemberKey(node.MemberKeyPath(filepath.Join(dir, m.Nodes[i].Home)))
+	return memberkey.Read(node.MemberKeyPath(filepath.Join(dir, m.Nodes[i].Home)))
 }
 
 // LoadMembersPerNode is how many load-sender members testnet init makes
@@ -525,5 +537,5 @@ func loadMemberKeyPath(dir string, n Node, j int) string {
 
 // LoadMemberKey reads the key of node i's j-th load member (1-based).
 func (m *Manifest) LoadMemberKey(dir string, i, j int) (ed25519.PrivateKey, error) {
-	return client.ReadMemberKey(loadMemberKeyPath(dir, m.Nodes[i], j))
+	return memberkey.Read(loadMemberKeyPath(dir, m.Nodes[i], j))
 }

@@ -80,13 +80,7 @@ type OpenOptions struct {
 
 // Open reads dir's manifest. It starts nothing.
 func Open(dir string, opts OpenOptions) (*Network, error) {
-	// Absolute, so that the nodes' command lines name their homes the same
-	// whatever directory a later "testnet stop" runs from.
-	dir, err := filepath.Abs(dir)
-	if err != nil {
-		return nil, fmt.Errorf("testnet: %w", err)
-	}
-	m, err := ReadManifest(dir)
+	dir, m, err := readManifestAbs(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -435,11 +429,7 @@ func alive(pid int) bool {
 // those still alive after grace. It returns the names of the nodes it
 // stopped.
 func StopPIDs(dir string, grace time.Duration) ([]string, error) {
-	dir, err := filepath.Abs(dir)
-	if err != nil {
-		return nil, fmt.Errorf("testnet: %w", err)
-	}
-	m, err := ReadManifest(dir)
+	dir, m, err := readManifestAbs(dir)
 	if err != nil {
 		return nil, err
 	}

@@ -33,11 +33,7 @@ type NodeStatus struct {
 // hash, peer count and whether it is catching up, in parallel, each within
 // a short timeout. A node that does not answer has Up false and Error set.
 func Status(ctx context.Context, dir string) ([]NodeStatus, error) {
-	dir, err := filepath.Abs(dir)
-	if err != nil {
-		return nil, fmt.Errorf("testnet: %w", err)
-	}
-	m, err := ReadManifest(dir)
+	dir, m, err := readManifestAbs(dir)
 	if err != nil {
 		return nil, err
 	}

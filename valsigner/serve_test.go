@@ -113,12 +113,7 @@ func serve(t *testing.T, s *Signer) *peer {
 // ask for; the signer answers each with a refusal and goes on serving the
 // same connection (it used to dereference the missing vote and die).
 func TestSignerSurvivesMalformedRequests(t *testing.T) {
-	keyPath, statePath := genKey(t)
-	s, err := Open(keyPath, statePath, OpenOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openSigner(t)
 	p := serve(t, s)
 
 	badVotes := map[string]privvalproto.Message{
@@ -172,12 +167,7 @@ func TestSignerSurvivesMalformedRequests(t *testing.T) {
 // TestSignerRecoversFromAFailingRequest: a panic while answering one
 // request becomes that request's refusal; the signer answers the next.
 func TestSignerRecoversFromAFailingRequest(t *testing.T) {
-	keyPath, statePath := genKey(t)
-	s, err := Open(keyPath, statePath, OpenOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openSigner(t)
 	p := serve(t, s)
 	saved := handleRequest
 	handleRequest = func(types.PrivValidator, privvalproto.Message, string) (privvalproto.Message, error) {
@@ -227,12 +217,7 @@ func TestSignerSurvivesNilVoteOverTheWire(t *testing.T) {
 // TestAnswerRefusesEmptyBodies: requests whose oneof holds a nil body (as
 // a Go caller could build them) are refused, not dereferenced.
 func TestAnswerRefusesEmptyBodies(t *testing.T) {
-	keyPath, statePath := genKey(t)
-	s, err := Open(keyPath, statePath, OpenOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openSigner(t)
 	for _, req := range []privvalproto.Message{
 		{Sum: &privvalproto.Message_SignVoteRequest{}},
 		{Sum: &privvalproto.Message_SignProposalRequest{}},

@@ -3,7 +3,6 @@ package valsigner
 import (
 	"context"
 	"errors"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,18 +13,25 @@ import (
 	"github.com/cometbft/cometbft/privval"
 	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
 	"github.com/cometbft/cometbft/types"
+
+	"github.com/idledger/idledger/internal/testutil"
 )
 
 const testChain = "valsigner-test"
 
-func freeAddr(t *testing.T) string {
+var freeAddr = testutil.FreeAddr
+
+// openSigner opens a signer on a new key and sign state, closed when the
+// test ends.
+func openSigner(t *testing.T) *Signer {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	keyPath, statePath := genKey(t)
+	s, err := Open(keyPath, statePath, OpenOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().String()
+	t.Cleanup(func() { s.Close() })
+	return s
 }
 
 func genKey(t testing.TB) (keyPath, statePath string) {

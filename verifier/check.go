@@ -16,7 +16,7 @@ import (
 // StateUnknown is Check's answer for a subject the store has no record of
 // when the store started from a checkpoint after the chain's first blocks:
 // the record may have been written before the checkpoint.
-const StateUnknown chain.State = "unknown"
+const StateUnknown chain.ClaimState = "unknown"
 
 // Answer is what the store knows of a (subject, claim type).
 type Answer struct {
@@ -117,17 +117,9 @@ func (s *Store) Anchors() ([]*jpki.Anchor, error) {
 	if c == nil || len(c.Value) == 0 {
 		return nil, fmt.Errorf("verifier: the store in %s holds no trust anchors yet", s.dir)
 	}
-	set := new(chainpb.AnchorSet)
-	if err := proto.Unmarshal(c.Value, set); err != nil {
-		return nil, fmt.Errorf("verifier: stored anchor set is corrupt: %w", err)
-	}
-	var out []*jpki.Anchor
-	for _, a := range set.Anchors {
-		pa, err := jpki.ParseAnchor(a.Certificate)
-		if err != nil {
-			return nil, fmt.Errorf("verifier: stored anchor: %w", err)
-		}
-		out = append(out, pa)
+	out, err := chain.DecodeAnchorSet(c.Value)
+	if err != nil {
+		return nil, fmt.Errorf("verifier: the store in %s: %w", s.dir, err)
 	}
 	return out, nil
 }

@@ -13,7 +13,6 @@ import (
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/idledger/idledger/chain"
 	"github.com/idledger/idledger/feed"
@@ -80,30 +79,13 @@ func TestFloodJunkAndOversizedMessages(t *testing.T) {
 	// for their turn (where they would crowd out the real blocks).
 	real := toProto(t, build(t, w, 3))
 	forge := func(height int64) []byte {
-		m := proto.Clone(real).(*feedpb.FeedUpdate)
-		sh, err := feed.DecodeSignedHeader(m.SignedHeader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sh.Header.Height, sh.Commit.Height = height, height
-		sh.Commit.BlockID.Hash = sh.Header.Hash()
-		m.Height = height
-		if m.SignedHeader, err = feed.EncodeSignedHeader(sh); err != nil {
-			t.Fatal(err)
-		}
-		m.Entries = nil
-		for i := 0; i < 4; i++ {
-			subject := bytes.Repeat([]byte{byte(i + 1)}, 32)
-			m.Entries = append(m.Entries, &feedpb.FeedEntry{Key: chain.ClaimKey(subject, "pad"), Value: make([]byte, 60<<10), Proof: make([]byte, 10<<10)})
-		}
-		raw, err := proto.Marshal(m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := feed.DecodeUpdate(raw); err != nil {
-			t.Fatalf("forgery does not decode: %v", err)
-		}
-		return raw
+		return relabel(t, real, height, func(m *feedpb.FeedUpdate) {
+			m.Entries = nil
+			for i := 0; i < 4; i++ {
+				subject := bytes.Repeat([]byte{byte(i + 1)}, 32)
+				m.Entries = append(m.Entries, &feedpb.FeedEntry{Key: chain.ClaimKey(subject, "pad"), Value: make([]byte, 60<<10), Proof: make([]byte, 10<<10)})
+			}
+		})
 	}
 	junk := make([]byte, 4<<10)
 	oversized := make([]byte, 3<<20)

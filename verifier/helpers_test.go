@@ -1,6 +1,7 @@
 package verifier_test
 
 import (
+	"bytes"
 	"context"
 	"testing"
 
@@ -44,6 +45,51 @@ func toProto(t *testing.T, u *feed.Update) *feedpb.FeedUpdate {
 		t.Fatal(err)
 	}
 	return m
+}
+
+// relabel returns a copy of real re-labelled as the update of height: its
+// header and commit say height (and the commit names the new header), so
+// it decodes but its commit does not verify. edit, when set, changes the
+// copy before it is encoded.
+func relabel(t *testing.T, real *feedpb.FeedUpdate, height int64, edit func(*feedpb.FeedUpdate)) []byte {
+	t.Helper()
+	m := proto.Clone(real).(*feedpb.FeedUpdate)
+	sh, err := feed.DecodeSignedHeader(m.SignedHeader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh.Header.Height, sh.Commit.Height = height, height
+	sh.Commit.BlockID.Hash = sh.Header.Hash()
+	m.Height = height
+	if m.SignedHeader, err = feed.EncodeSignedHeader(sh); err != nil {
+		t.Fatal(err)
+	}
+	if edit != nil {
+		edit(m)
+	}
+	raw, err := proto.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := feed.DecodeUpdate(raw); err != nil {
+		t.Fatalf("forgery does not decode: %v", err)
+	}
+	return raw
+}
+
+// dropEntry removes the entry of key *drop from u (nothing when drop is
+// nil): what a peer withholding a change sends.
+func dropEntry(u *feedpb.FeedUpdate, drop *[]byte) {
+	if drop == nil {
+		return
+	}
+	kept := u.Entries[:0]
+	for _, e := range u.Entries {
+		if !bytes.Equal(e.Key, *drop) {
+			kept = append(kept, e)
+		}
+	}
+	u.Entries = kept
 }
 
 var testLogger log.Logger = log.NewNopLogger()

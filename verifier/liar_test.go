@@ -2,7 +2,6 @@ package verifier_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/binary"
 	"io"
@@ -67,15 +66,7 @@ func startLiar(t *testing.T, w *world) *liar {
 			if err != nil {
 				break
 			}
-			if drop := l.drop.Load(); drop != nil {
-				kept := u.Entries[:0]
-				for _, e := range u.Entries {
-					if !bytes.Equal(e.Key, *drop) {
-						kept = append(kept, e)
-					}
-				}
-				u.Entries = kept
-			}
+			dropEntry(u, l.drop.Load())
 			resp.Updates = append(resp.Updates, u)
 		}
 		out, err := proto.Marshal(resp)
@@ -134,15 +125,7 @@ func (l *gossipLiar) run(ctx context.Context, w *world, next int64) {
 			if err != nil {
 				return
 			}
-			if drop := l.drop.Load(); drop != nil {
-				kept := u.Entries[:0]
-				for _, e := range u.Entries {
-					if !bytes.Equal(e.Key, *drop) {
-						kept = append(kept, e)
-					}
-				}
-				u.Entries = kept
-			}
+			dropEntry(u, l.drop.Load())
 			raw, err := feed.EncodeUpdate(u)
 			if err != nil {
 				return

@@ -11,7 +11,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/idledger/idledger/feed"
-	"github.com/idledger/idledger/feed/feedpb"
 	"github.com/idledger/idledger/node/nodetest"
 	"github.com/idledger/idledger/verifier"
 )
@@ -36,27 +35,7 @@ func TestFloodForgedFutureUpdatesCannotCrowdOutRealOnes(t *testing.T) {
 	v := verifier.NewPendingTester(h, trusted, w.e.ChainID, 64<<20)
 
 	real3, real4, real5 := build(t, w, 3), build(t, w, 4), build(t, w, 5)
-	forge := func(height int64) []byte {
-		m := proto.Clone(toProto(t, real3)).(*feedpb.FeedUpdate)
-		sh, err := feed.DecodeSignedHeader(m.SignedHeader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sh.Header.Height, sh.Commit.Height = height, height
-		sh.Commit.BlockID.Hash = sh.Header.Hash()
-		m.Height = height
-		if m.SignedHeader, err = feed.EncodeSignedHeader(sh); err != nil {
-			t.Fatal(err)
-		}
-		raw, err := proto.Marshal(m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := feed.DecodeUpdate(raw); err != nil {
-			t.Fatalf("forgery does not decode: %v", err)
-		}
-		return raw
-	}
+	forge := func(height int64) []byte { return relabel(t, toProto(t, real3), height, nil) }
 	attacker := peer.ID("forger")
 	for height := int64(4); height <= trusted.Height()+verifier.MaxPending; height++ {
 		if got := v.Validate(attacker, forge(height)); got != pubsub.ValidationReject {

@@ -3,7 +3,6 @@ package verifier_test
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"errors"
 	"slices"
 	"testing"
@@ -20,7 +19,6 @@ import (
 	"github.com/idledger/idledger/feed/feedpb"
 	"github.com/idledger/idledger/node"
 	"github.com/idledger/idledger/node/nodetest"
-	"github.com/idledger/idledger/signer"
 	"github.com/idledger/idledger/testca"
 	"github.com/idledger/idledger/verifier"
 )
@@ -54,23 +52,11 @@ func start(t testing.TB) *world {
 
 func (w *world) attest(t testing.TB, name, claimType string) (*testca.Holder, []byte) {
 	t.Helper()
-	h, err := w.e.CA.Issue(testca.IssueOptions{Name: name})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := signer.NewSoft(h.Key, h.CertDER)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hash := sha256.Sum256([]byte(name))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	r, err := w.c.Attest(ctx, client.AttestRequest{Signer: s, MemberKey: w.e.MemberKey, ClaimType: claimType, ClaimHash: hash[:]})
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, id := w.e.Attest(ctx, t, w.c, name, claimType)
 	w.seq++
-	return h, r.ID
+	return h, id
 }
 
 func (w *world) revoke(t *testing.T, id []byte) int64 {
@@ -130,7 +116,7 @@ func runVerifier(t *testing.T, o verifier.Options) (*verifier.Verifier, func()) 
 }
 
 // waitState waits until the store says want for (subject, claim type).
-func waitState(t *testing.T, dir string, subject []byte, claimType string, want chain.State) *verifier.Answer {
+func waitState(t *testing.T, dir string, subject []byte, claimType string, want chain.ClaimState) *verifier.Answer {
 	t.Helper()
 	s, err := verifier.ReadStore(dir)
 	if err != nil {

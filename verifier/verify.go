@@ -10,12 +10,10 @@ import (
 	cmtmath "github.com/cometbft/cometbft/libs/math"
 	"github.com/cometbft/cometbft/light"
 	cmttypes "github.com/cometbft/cometbft/types"
-	ics23 "github.com/cosmos/ics23/go"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/idledger/idledger/chain"
 	"github.com/idledger/idledger/chain/chainpb"
-	"github.com/idledger/idledger/client"
 	"github.com/idledger/idledger/feed"
 	"github.com/idledger/idledger/feed/feedpb"
 )
@@ -231,11 +229,11 @@ func verifyEntries(u *feed.Update) ([]*feedpb.StoredClaim, error) {
 		if err := checkEntryValue(e.Key, e.Value); err != nil {
 			return nil, refused("height %d: entry %x: %v", u.Height, e.Key, err)
 		}
-		proof := new(ics23.CommitmentProof)
-		if err := proof.Unmarshal(e.Proof); err != nil {
-			return nil, refused("height %d: entry %x: proof does not decode: %v", u.Height, e.Key, err)
+		proof, err := chain.DecodeProof(e.Proof)
+		if err != nil {
+			return nil, refused("height %d: entry %x: %v", u.Height, e.Key, err)
 		}
-		if err := client.CheckProof(proof, e.Key, e.Value, root); err != nil {
+		if err := chain.CheckProof(proof, e.Key, e.Value, root); err != nil {
 			return nil, refused("height %d: entry %x: %v", u.Height, e.Key, err)
 		}
 		out = append(out, &feedpb.StoredClaim{
@@ -272,7 +270,8 @@ func checkEntryValue(key, value []byte) error {
 		if len(value) == 0 {
 			return nil
 		}
-		return proto.Unmarshal(value, new(chainpb.AnchorSet))
+		_, err := chain.DecodeAnchorSet(value)
+		return err
 	case len(key) > 33 && key[0] == chain.ClaimKey(nil, "")[0]:
 		if len(value) == 0 {
 			return nil

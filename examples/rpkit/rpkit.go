@@ -51,17 +51,9 @@ func ProvenAnchors(ctx context.Context, c *client.Client) ([]*jpki.Anchor, error
 	if err != nil {
 		return nil, err
 	}
-	set := new(chainpb.AnchorSet)
-	if err := proto.Unmarshal(p.Value, set); err != nil {
-		return nil, fmt.Errorf("rpkit: the anchor set does not decode: %w", err)
-	}
-	var out []*jpki.Anchor
-	for _, a := range set.Anchors {
-		pa, err := jpki.ParseAnchor(a.Certificate)
-		if err != nil {
-			return nil, fmt.Errorf("rpkit: %w", err)
-		}
-		out = append(out, pa)
+	out, err := chain.DecodeAnchorSet(p.Value)
+	if err != nil {
+		return nil, fmt.Errorf("rpkit: %w", err)
 	}
 	return out, nil
 }

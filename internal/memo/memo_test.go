@@ -77,15 +77,18 @@ func TestTinyMax(t *testing.T) {
 	}
 }
 
-// TestConcurrent: the cache is safe for concurrent use (run with -race).
+// TestConcurrent: the cache is safe for concurrent use (run with -race;
+// without it, an unlocked map still fails with "concurrent map writes"), it
+// stays bounded, and every Get is counted once.
 func TestConcurrent(t *testing.T) {
-	c := New[int, int](64)
+	const goroutines, rounds, max = 4, 1000, 64
+	c := New[int, int](max)
 	var wg sync.WaitGroup
-	for g := 0; g < 4; g++ {
+	for g := 0; g < goroutines; g++ {
 		wg.Add(1)
 		go func(g int) {
 			defer wg.Done()
-			for i := 0; i < 1000; i++ {
+			for i := 0; i < rounds; i++ {
 				k := (i * (g + 1)) % 200
 				c.Put(k, k)
 				if v, ok := c.Get(k); ok && v != k {
@@ -99,4 +102,10 @@ func TestConcurrent(t *testing.T) {
 		}(g)
 	}
 	wg.Wait()
+	if h, m := c.Stats(); h+m != goroutines*rounds {
+		t.Errorf("%d hits + %d misses, want %d Gets counted", h, m, goroutines*rounds)
+	}
+	if n := len(c.cur) + len(c.old); n > max {
+		t.Errorf("%d entries after concurrent use, max %d", n, max)
+	}
 }

@@ -8,7 +8,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/ed25519"
-	"net"
+	"crypto/sha256"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,7 +18,10 @@ import (
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 
 	"github.com/idledger/idledger/client"
+	"github.com/idledger/idledger/internal/testutil"
+	"github.com/idledger/idledger/memberkey"
 	"github.com/idledger/idledger/node"
+	"github.com/idledger/idledger/signer"
 	"github.com/idledger/idledger/testca"
 )
 
@@ -63,15 +66,11 @@ func TempDir(t testing.TB) string {
 	return dir
 }
 
-// FreeAddr returns a loopback host:port that was free a moment ago.
+// FreeAddr returns a loopback host:port that was free a moment ago
+// (testutil.FreeAddr).
 func FreeAddr(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
+	return testutil.FreeAddr(t)
 }
 
 // ClaimTypes are registered in the genesis New makes, for its operator:
@@ -100,7 +99,7 @@ func New(t testing.TB, chainID string) *Env {
 		t.Fatal(err)
 	}
 	e.Init = res
-	if e.MemberKey, err = client.ReadMemberKey(res.MemberKeyFile); err != nil {
+	if e.MemberKey, err = memberkey.Read(res.MemberKeyFile); err != nil {
 		t.Fatal(err)
 	}
 	return e
@@ -205,4 +204,25 @@ func waitStatus(ctx context.Context, t testing.TB, url string, h int64, caughtUp
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// Attest issues a new holder named name from e's test CA and has the node's
+// operator attest claimType for it through c, the claim hash being
+// SHA-256(name); it returns the holder and the attestation ID.
+func (e *Env) Attest(ctx context.Context, t testing.TB, c *client.Client, name, claimType string) (*testca.Holder, []byte) {
+	t.Helper()
+	h, err := e.CA.Issue(testca.IssueOptions{Name: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := signer.NewSoft(h.Key, h.CertDER)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash := sha256.Sum256([]byte(name))
+	r, err := c.Attest(ctx, client.AttestRequest{Signer: s, MemberKey: e.MemberKey, ClaimType: claimType, ClaimHash: hash[:]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h, r.ID
 }
