@@ -62,7 +62,7 @@ func TestStoreOptionsKeepTheHash(t *testing.T) {
 	key := chain.ClaimKey(w.Subject(fixture.Bob), "kyc")
 	var value []byte
 	for i, a := range apps {
-		q, err := a.Query(ctx, &abci.RequestQuery{Path: app.PathKey, Data: key, Prove: true})
+		q, err := a.Query(ctx, &abci.RequestQuery{Path: chain.PathKey, Data: key, Prove: true})
 		if err != nil || q.Code != 0 || q.ProofOps == nil || len(q.Value) == 0 {
 			t.Fatalf("store %d: proven query: %v %+v", i, err, q)
 		}
@@ -72,10 +72,10 @@ func TestStoreOptionsKeepTheHash(t *testing.T) {
 		value = q.Value
 	}
 	// The pruned store keeps only its last two versions.
-	if q, _ := apps[2].Query(ctx, &abci.RequestQuery{Path: app.PathKey, Data: key, Height: 1}); q.Code == 0 {
+	if q, _ := apps[2].Query(ctx, &abci.RequestQuery{Path: chain.PathKey, Data: key, Height: 1}); q.Code == 0 {
 		t.Error("the pruned store still answers at height 1")
 	}
-	if q, _ := apps[0].Query(ctx, &abci.RequestQuery{Path: app.PathKey, Data: key, Height: 1}); q.Code != 0 {
+	if q, _ := apps[0].Query(ctx, &abci.RequestQuery{Path: chain.PathKey, Data: key, Height: 1}); q.Code != 0 {
 		t.Errorf("the default store forgot height 1: %s", q.Log)
 	}
 	// Reopen the default store with the fast index on: it builds the index
@@ -88,7 +88,7 @@ func TestStoreOptionsKeepTheHash(t *testing.T) {
 		t.Fatal(err)
 	}
 	apps[0] = a
-	q, err := a.Query(ctx, &abci.RequestQuery{Path: app.PathKey, Data: key})
+	q, err := a.Query(ctx, &abci.RequestQuery{Path: chain.PathKey, Data: key})
 	if err != nil || q.Code != 0 || !bytes.Equal(q.Value, value) {
 		t.Fatalf("reopened with the fast index: %v %+v", err, q)
 	}
