@@ -3,6 +3,7 @@ package app
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"os"
 	"slices"
 	"syscall"
 	"testing"
@@ -23,10 +24,16 @@ func cpuNanos() int64 {
 // without the transactions and their signatures, on the node's store
 // settings, and reports the process's CPU time per attestation over the
 // last 50 blocks and the median proven read of a status record at the end.
-// It isolates the part of a block's cost that grows with the state:
+// It isolates the part of a block's cost that grows with the state. It
+// runs only when IDLEDGER_STORE_GROWTH is set, so that the package's other
+// benchmarks at -benchtime 1000x do not write a million attestations four
+// times:
 //
-//	go test -run x -bench StoreGrowth -benchtime 1000x ./app/   # 1,000,000 attestations
+//	IDLEDGER_STORE_GROWTH=1 go test -run x -bench StoreGrowth -benchtime 1000x ./app/   # 1,000,000 attestations
 func BenchmarkStoreGrowth(b *testing.B) {
+	if os.Getenv("IDLEDGER_STORE_GROWTH") == "" {
+		b.Skip("set IDLEDGER_STORE_GROWTH=1 to run it")
+	}
 	for _, bc := range []struct {
 		name string
 		opts Options
