@@ -221,12 +221,15 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 // state-dependent rules then run under the lock and find them there. A
 // recheck after a block verifies nothing again and runs only the rules a
 // block can break (chain.Machine.Recheck).
-func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
+func (a *App) CheckTx(ctx context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
 	defer a.metrics.timeCheck()()
 	a.mu.Lock()
 	chainID, committed := a.chainID, a.committed
 	a.mu.Unlock()
 	tx, err := a.decode(req.Tx, chainID)
+	if err == nil && req.Type != abci.CheckTxType_Recheck {
+		err = chain.CheckCanonical(tx) // no re-encoded copies in the mempool
+	}
 	if err == nil {
 		if committed != nil && req.Type != abci.CheckTxType_Recheck {
 			// A warm-up: Deliver below gives the verdict, from the cache.
@@ -239,9 +242,12 @@ func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.Respon
 		if err == nil {
 			h, t := chain.LastBlock(a.check)
 			env := chain.Env{Height: h + 1, Time: t}
-			if req.Type == abci.CheckTxType_Recheck {
+			switch {
+			case req.Type == abci.CheckTxType_Recheck:
 				err = a.machine.Recheck(a.check, env, tx)
-			} else {
+			case IsDryRun(ctx): // RPC /check_tx (dryrun.go): the view stays as it is
+				_, err = chain.TrackChanges(newOverlay(a.check)).Deliver(a.machine, env, tx)
+			default:
 				// A tracker of its own: refuses a transaction too big for any block.
 				_, err = chain.TrackChanges(a.check).Deliver(a.machine, env, tx)
 			}

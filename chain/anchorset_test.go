@@ -2,6 +2,12 @@ package chain_test
 
 import (
 	"bytes"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"math/big"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -70,4 +76,93 @@ func FuzzDecodeAnchorSet(f *testing.F) {
 			}
 		}
 	})
+}
+
+// bigAnchor is a self-signed JPKI auth test CA certificate of more than
+// jpki.MaxCertificateSize bytes (a padding extension), as genesis and
+// add_anchor admitted before their limit went from 8 KiB to 4 KiB.
+func bigAnchor(t *testing.T) []byte {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(7),
+		Subject:               pkix.Name{Country: []string{"JP"}, OrganizationalUnit: []string{jpki.OUAuth + jpki.TestSuffix}, CommonName: "big test CA"},
+		NotBefore:             fixture.Now.AddDate(-1, 0, 0),
+		NotAfter:              fixture.Now.AddDate(10, 0, 0),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+		SignatureAlgorithm:    x509.SHA256WithRSA,
+		ExtraExtensions:       []pkix.Extension{{Id: asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 99999, 1}, Value: make([]byte, 4000)}},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(der) <= jpki.MaxCertificateSize || len(der) > 8<<10 {
+		t.Fatalf("the big anchor is %d bytes, want more than %d and at most 8 KiB", len(der), jpki.MaxCertificateSize)
+	}
+	return der
+}
+
+// TestStoredAnchorOverTheNewLimitStillDecodes: trust anchors admitted up
+// to 8 KiB (the limit until this release) are in the state of existing
+// chains. The new 4 KiB limit holds for admission (genesis, add_anchor), but
+// the stored set must still decode: Machine.anchors panics on a set that
+// does not, so every node would panic on the first proposal after the
+// upgrade (a chain halt).
+func TestStoredAnchorOverTheNewLimitStillDecodes(t *testing.T) {
+	w := world(t)
+	big := bigAnchor(t)
+	if _, err := jpki.ParseAnchor(big); err == nil {
+		t.Fatal("genesis and add_anchor admit an anchor over 4 KiB")
+	}
+	raw, err := proto.Marshal(&chainpb.AnchorSet{Anchors: []*chainpb.TrustAnchor{
+		{Certificate: w.AuthCA.CertDER, Kind: "auth"}, {Certificate: big, Kind: "auth"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := chain.DecodeAnchorSet(raw)
+	if err != nil {
+		t.Fatalf("a stored anchor set with a %d-byte anchor: %v", len(big), err)
+	}
+	if len(got) != 2 || !bytes.Equal(got[1].Raw, big) {
+		t.Fatalf("decoded %d anchors, want both", len(got))
+	}
+
+	// The state machine reads it: an attestation still verifies.
+	m := chain.NewMachine(100)
+	st := newState(t, w, nil)
+	st.Set(chain.AnchorsKey(), raw)
+	tx, err := w.AttestTx(fixture.Attest{Sequence: 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := deliver(t, m, st, tx); err != nil {
+		t.Fatalf("an attestation on a chain holding the big anchor: %v", err)
+	}
+}
+
+// TestAddAnchorAsReleased: an add_anchor of a 4-8 KiB anchor executed under
+// the previous release (its limit was 8 KiB); this release refuses it
+// (1c49bec): the proposal transaction is refused, so the state differs. A node
+// of this release that replays a chain holding such a block (blocksync from
+// genesis, a new validator) computes another app hash and halts, and one
+// whose genesis holds such an anchor does not start. The limit is
+// consensus-visible (its own doc says so): lowering it needs an upgrade
+// height, or anchors kept at 8 KiB.
+func TestAddAnchorAsReleased(t *testing.T) {
+	t.Skip("FINDING: the trust-anchor limit went from 8 KiB to 4 KiB without a chain upgrade; replaying an add_anchor of a 4-8 KiB anchor forks (see the report)")
+	w := world(t)
+	st, m := govState(t, w)
+	add := &chainpb.GovAction{Action: &chainpb.GovAction_AddAnchor{AddAnchor: &chainpb.TrustAnchor{Kind: "auth", Certificate: bigAnchor(t)}}}
+	mustDeliver(t, m, st, sign(t, w, propose(add, 0), fixture.Operator, ""))
+	mustDeliver(t, m, st, sign(t, w, vote(1, 0), fixture.Reader, ""))
+	if p := chain.GetProposal(st, 1); p.Status != chain.ProposalExecuted {
+		t.Fatalf("add_anchor of a %d-byte anchor: %s %s (the previous release executed it)", len(bigAnchor(t)), p.Status, p.Result)
+	}
 }

@@ -26,6 +26,30 @@ func FuzzMemberSigMatchesStdlib(f *testing.F) {
 	nonCanon[0], nonCanon[31] = 0xee, 0x7f
 	f.Add(nonCanon, msg, sig)
 	f.Add([]byte(pub)[:31], msg, sig)
+	negZero := make([]byte, 32) // y = 1 with the sign bit set: x = -0
+	negZero[0], negZero[31] = 1, 0x80
+	f.Add(negZero, msg, sig)
+	// A small-order key with a signature whose R is the identity and S is
+	// zero: verifies under the cofactorless rule for any message.
+	idSig := make([]byte, 64)
+	idSig[0] = 1
+	f.Add(small, msg, idSig)
+	nonCanonR := append([]byte(nil), idSig...) // R = identity, encoded with y = p+1
+	copy(nonCanonR, nonCanon)
+	f.Add(small, msg, nonCanonR)
+	f.Add(negZero, msg, idSig)
+	order2 := make([]byte, 32) // (0, -1), the point of order 2
+	for i := range order2 {
+		order2[i] = 0xff
+	}
+	order2[0], order2[31] = 0xec, 0x7f
+	f.Add(order2, msg, idSig)
+	sMax := append([]byte(nil), sig...) // S = 2^253-1 > L: not canonical
+	for i := 32; i < 64; i++ {
+		sMax[i] = 0xff
+	}
+	sMax[63] = 0x1f
+	f.Add([]byte(pub), msg, sMax)
 	keys := newMemberKeys(4)
 	f.Fuzz(func(t *testing.T, pub, msg, sig []byte) {
 		want := len(pub) == ed25519.PublicKeySize && ed25519.Verify(pub, msg, sig)

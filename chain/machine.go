@@ -1,8 +1,10 @@
 package chain
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/idledger/idledger/chain/chainpb"
 	"github.com/idledger/idledger/internal/memo"
@@ -48,6 +50,10 @@ type Machine struct {
 	sigs *memo.Cache[[32]byte, error]
 	// keys holds member keys ready to verify with (ed25519.go).
 	keys memberKeys
+	// lastAnchors is the set anchors returned last: the anchors change
+	// rarely, and comparing the stored bytes is cheaper than hashing them
+	// (a recheck reads them for every waiting attestation).
+	lastAnchors atomic.Pointer[anchorSet]
 }
 
 type certResult struct {
@@ -168,8 +174,12 @@ func sigKey(kind byte, tx *Tx, against []byte) [32]byte {
 // anchors returns the parsed trust anchors of st.
 func (m *Machine) anchors(st Store) *anchorSet {
 	raw := st.Get(AnchorsKey())
+	if s := m.lastAnchors.Load(); s != nil && bytes.Equal(s.raw, raw) {
+		return s
+	}
 	digest := sha256.Sum256(raw)
 	if s, ok := m.anchorSets.Get(digest); ok {
+		m.lastAnchors.Store(s)
 		return s
 	}
 	parsed, err := DecodeAnchorSet(raw)
@@ -178,8 +188,9 @@ func (m *Machine) anchors(st Store) *anchorSet {
 		// invariant, not a bad input.
 		panic(fmt.Sprintf("%v (stored)", err))
 	}
-	s := &anchorSet{anchors: parsed, digest: digest}
+	s := &anchorSet{anchors: parsed, digest: digest, raw: bytes.Clone(raw)}
 	m.anchorSets.Put(digest, s)
+	m.lastAnchors.Store(s)
 	return s
 }
 

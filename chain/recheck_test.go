@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/idledger/idledger/chain"
+	"github.com/idledger/idledger/chain/chainpb"
 	"github.com/idledger/idledger/internal/fixture"
 )
 
@@ -57,6 +58,11 @@ func TestRecheckRefusesWhatABlockTakesAway(t *testing.T) {
 			chain.SetMember(st, mem)
 		}, env, chain.CodeBadMemberSig},
 		{"not-after passed", func(chain.Store) {}, chain.Env{Height: 11, Time: fixture.Now.AddDate(0, 0, 31).Unix()}, chain.CodeNotAfterPassed},
+		{"anchor removed", func(st chain.Store) {
+			set := chain.GetAnchors(st)
+			set.Anchors = []*chainpb.TrustAnchor{{Kind: "auth", Certificate: w.OtherCA.CertDER}}
+			chain.SetAnchors(st, set)
+		}, env, chain.CodeCertUnknownIssuer},
 	}
 	for _, c := range cases {
 		st := newState(t, w, nil)

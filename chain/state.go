@@ -132,6 +132,7 @@ func SubjectClaims(st Store, subject []byte) []*chainpb.ClaimStatus {
 type anchorSet struct {
 	anchors []*jpki.Anchor
 	digest  [32]byte // SHA-256 of the encoded set: identifies it in caches
+	raw     []byte   // the encoded set (Machine.lastAnchors compares it)
 }
 
 // Genesis is the initial application state, already validated (package

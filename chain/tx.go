@@ -1,6 +1,7 @@
 package chain
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"regexp"
@@ -222,6 +223,24 @@ func checkForm(tx *Tx) error {
 	}
 	if !needSubject && len(tx.Env.SubjectSignature) != 0 {
 		return refuse(CodeMissingSig, "unexpected subject signature")
+	}
+	return nil
+}
+
+// CheckCanonical refuses a transaction whose bytes are not the one
+// encoding EncodeTx makes of its envelope. DecodeTx accepts others
+// (protobuf takes the last of a repeated field), so anyone who sees a
+// transaction could re-encode it: another hash for the same signed
+// transaction (a client waiting on its hash never sees it commit), and up
+// to the size limit of unsigned, unread bytes of the re-encoder's choice in
+// every block (a My Number among them: no field check sees them). The
+// mempool admits canonical transactions only (app.CheckTx); blocks take
+// what DecodeTx accepts, as every release before did (refusing more there
+// is a chain upgrade).
+func CheckCanonical(tx *Tx) error {
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(tx.Env)
+	if err != nil || !bytes.Equal(b, tx.Raw) {
+		return refuse(CodeMalformedTx, "transaction is not canonically encoded (%d bytes; its envelope encodes to %d)", len(tx.Raw), len(b))
 	}
 	return nil
 }

@@ -135,12 +135,15 @@ func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
 // parse parses a copy of a DER certificate; x509.ParseCertificate refuses
 // trailing data itself.
-func parse(der []byte) (*x509.Certificate, error) {
+func parse(der []byte) (*x509.Certificate, error) { return parseUpTo(der, MaxCertificateSize) }
+
+// parseUpTo is parse with another size limit.
+func parseUpTo(der []byte, maxSize int) (*x509.Certificate, error) {
 	if len(der) == 0 {
 		return nil, errorf(ReasonMalformed, "empty certificate")
 	}
-	if len(der) > MaxCertificateSize {
-		return nil, errorf(ReasonMalformed, "certificate of %d bytes is larger than %d", len(der), MaxCertificateSize)
+	if len(der) > maxSize {
+		return nil, errorf(ReasonMalformed, "certificate of %d bytes is larger than %d", len(der), maxSize)
 	}
 	// The parsed certificate aliases its input: copy it, so a cached
 	// result does not change when the caller reuses its buffer.

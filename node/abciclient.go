@@ -7,6 +7,8 @@ import (
 	abcicli "github.com/cometbft/cometbft/abci/client"
 	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/cometbft/cometbft/proxy"
+
+	"github.com/idledger/idledger/app"
 )
 
 // clientCreator connects CometBFT to the app in-process. idledger's app
@@ -49,7 +51,16 @@ func (c *checkTxClient) SetResponseCallback(cb abcicli.Callback) {
 	c.Client.SetResponseCallback(cb)
 }
 
+// CheckTx is the synchronous call, which CometBFT's mempool (the "flood"
+// one) never makes: it is the RPC's /check_tx, a question that admits
+// nothing. Marked a dry run, it leaves the mempool's view of the state as it
+// is; else anyone with RPC access could replay a waiting transaction while
+// the mempool rechecks and so make the recheck drop it (app.DryRun). The
+// "app" mempool's calls, lock-free, are admissions.
 func (c *checkTxClient) CheckTx(ctx context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
+	if !abcicli.IsLockFreeContext(ctx) {
+		ctx = app.DryRun(ctx)
+	}
 	return c.app.CheckTx(ctx, req)
 }
 

@@ -8,6 +8,8 @@ import (
 
 	abcicli "github.com/cometbft/cometbft/abci/client"
 	abci "github.com/cometbft/cometbft/abci/types"
+
+	"github.com/idledger/idledger/app"
 )
 
 // barrierApp's CheckTx returns only once two calls are in it at once.
@@ -68,4 +70,39 @@ func TestCheckTxRunsConcurrently(t *testing.T) {
 		}
 	}
 	var _ abcicli.Client = c
+}
+
+// ctxApp records whether each CheckTx came marked as a dry run.
+type ctxApp struct {
+	abci.BaseApplication
+	dry chan bool
+}
+
+func (a *ctxApp) CheckTx(ctx context.Context, _ *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
+	a.dry <- app.IsDryRun(ctx)
+	return &abci.ResponseCheckTx{}, nil
+}
+
+// TestRPCCheckTxIsADryRun: the synchronous CheckTx (CometBFT's RPC
+// /check_tx; its mempool only calls CheckTxAsync) reaches the app as a dry
+// run, which admits nothing; the mempool's calls are admissions.
+func TestRPCCheckTxIsADryRun(t *testing.T) {
+	a := &ctxApp{dry: make(chan bool, 2)}
+	c, err := clientCreator(&guardedApp{Application: a}, false).NewABCIClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetResponseCallback(func(*abci.Request, *abci.Response) {})
+	if _, err := c.CheckTx(context.Background(), &abci.RequestCheckTx{Tx: []byte{1}}); err != nil {
+		t.Fatal(err)
+	}
+	if !<-a.dry {
+		t.Fatal("the RPC's CheckTx reached the app as an admission")
+	}
+	if _, err := c.CheckTxAsync(context.Background(), &abci.RequestCheckTx{Tx: []byte{1}}); err != nil {
+		t.Fatal(err)
+	}
+	if <-a.dry {
+		t.Fatal("the mempool's CheckTxAsync reached the app as a dry run")
+	}
 }
