@@ -198,7 +198,9 @@ type ChangeTracker struct {
 
 	// Within Deliver: the transaction's writes, held back until it is
 	// accepted (then replayed on the store in their order, so the tree is
-	// what writing them directly makes) or dropped when refused; and the
+	// what writing them directly makes) or, when refused after it ran,
+	// written and undone as releases before did (pendingWrites.writeAndUndo:
+	// the app hash sees the undone writes); and the
 	// status keys it wrote with their charges before it (-1: new).
 	inTx       bool
 	pending    pendingWrites
@@ -304,6 +306,7 @@ func (t *ChangeTracker) Deliver(m *Machine, env Env, tx *Tx) (*Result, error) {
 		}
 	}
 	if err != nil {
+		t.pending.writeAndUndo(t.Store) // nothing, unless it ran before it was refused
 		t.rollback(mark, list0, update0)
 		return nil, err
 	}

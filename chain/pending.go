@@ -50,6 +50,36 @@ func (p *pendingWrites) replay(st Store) {
 	p.reset()
 }
 
+// writeAndUndo makes on st exactly the writes a write-through tracker made
+// for a transaction refused after it ran (CodeBlockChangesFull): each
+// operation in order, then each undone, newest first, to the value it
+// replaced. IAVL gives every written node a new version, so an undone
+// write still changes the app hash; releases before the pending writes
+// wrote through, and a chain's nodes must agree with every block those
+// releases committed (app.TestRefusedTxAppHashAsReleased). It is rare (a
+// block packed past its change budget), so the reads it needs are paid
+// only here.
+func (p *pendingWrites) writeAndUndo(st Store) {
+	type undo struct{ key, old []byte }
+	undos := make([]undo, len(p.ops))
+	for i, op := range p.ops {
+		undos[i] = undo{op.key, bytes.Clone(st.Get(op.key))}
+		if op.value == nil {
+			st.Delete(op.key)
+		} else {
+			st.Set(op.key, op.value)
+		}
+	}
+	for i := len(undos) - 1; i >= 0; i-- {
+		if u := undos[i]; u.old != nil {
+			st.Set(u.key, u.old)
+		} else {
+			st.Delete(u.key)
+		}
+	}
+	p.reset()
+}
+
 // mergeIterate iterates st's range [start, end) with the writes of over
 // in it: a written key shows its new value, a deleted one is skipped. The
 // keys of over are sorted first; nothing depends on the map's order.
