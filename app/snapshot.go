@@ -347,21 +347,6 @@ const (
 	stateRetired   = "state.db.old"
 )
 
-// openStateTree opens DIR/NAME.db and loads its latest version, as New
-// does for the state.
-func openStateTree(dir, name string) (*iavldb.GoLevelDB, *iavl.MutableTree, error) {
-	db, err := iavldb.NewGoLevelDB(name, dir)
-	if err != nil {
-		return nil, nil, err
-	}
-	tree := iavl.NewMutableTree(db, 10_000, false, iavl.NewNopLogger())
-	if _, err := tree.Load(); err != nil {
-		db.Close()
-		return nil, nil, err
-	}
-	return db, tree, nil
-}
-
 // removeRestoreScratch deletes what an interrupted snapshot restore left in
 // the state directory dir: the scratch database, and the empty state
 // database a crash mid-swap left retired. New calls it before it opens the
@@ -417,7 +402,7 @@ func (a *App) swapInRestored(r *restoreState) error {
 	if err == nil {
 		err = os.RemoveAll(filepath.Join(dir, stateRetired))
 	}
-	db, tree, oerr := openStateTree(dir, "state")
+	db, tree, oerr := openStateTree(dir, "state", a.opts)
 	if oerr != nil {
 		return fmt.Errorf("app: reopen the state after a restore: %w", oerr)
 	}
@@ -715,7 +700,7 @@ func (a *App) startRestore(m *snapshotMeta) (*restoreState, error) {
 	if err := os.RemoveAll(filepath.Join(a.opts.DBDir, restoreScratch+".db")); err != nil {
 		return nil, err
 	}
-	db, tree, err := openStateTree(a.opts.DBDir, restoreScratch)
+	db, tree, err := openStateTree(a.opts.DBDir, restoreScratch, a.opts)
 	if err != nil {
 		return nil, err
 	}

@@ -65,6 +65,10 @@ type GrowthOptions struct {
 	Progress func(Progress)
 	// AppOptions are passed to app.New (DBDir is set from Dir).
 	AppOptions app.Options
+	// Presigned, if set, is a file of signed transactions: read when it
+	// exists (the run then signs nothing), written otherwise. Every
+	// transaction is still verified in full by the app.
+	Presigned string
 }
 
 // Progress is where a run stands.
@@ -79,18 +83,26 @@ type Progress struct {
 type Checkpoint struct {
 	Attestations int `json:"attestations"`
 	// CommitUsPerAttestation is FinalizeBlock plus Commit over the last
-	// window of blocks (up to 10), divided by their attestations, with full
+	// window of blocks (up to 50: the database compacts in bursts, which a
+	// shorter window catches or misses), divided by their attestations, with full
 	// verification of each (nothing was seen in CheckTx first).
 	CommitUsPerAttestation float64 `json:"commit_us_per_attestation"`
+	// CommitCPUUsPerAttestation is the process's CPU time over the same
+	// blocks (every core, the database's background compaction included)
+	// per attestation: what a busy machine does not inflate.
+	CommitCPUUsPerAttestation float64 `json:"commit_cpu_us_per_attestation"`
 	// DiskBytesPerAttestation is the state directory's size divided by the
 	// attestations (the app's state only: there is no block store here).
 	DiskBytesPerAttestation float64 `json:"disk_bytes_per_attestation"`
 	// QueryProofUs is the median time of a status query with its ICS23
 	// proof (app.Query with prove), over random subjects.
 	QueryProofUs float64 `json:"query_proof_us"`
-	Height       int64   `json:"height"`
-	DiskBytes    int64   `json:"disk_bytes"`
-	ElapsedS     float64 `json:"elapsed_s"`
+	// MaxRSSMiB is the process's peak resident memory so far (the node
+	// cache's share grows with the state until the cache is full).
+	MaxRSSMiB float64 `json:"max_rss_mib"`
+	Height    int64   `json:"height"`
+	DiskBytes int64   `json:"disk_bytes"`
+	ElapsedS  float64 `json:"elapsed_s"`
 }
 
 // Result is a whole run.
@@ -111,7 +123,8 @@ var (
 const (
 	chainID    = "idledger-bench"
 	attester   = "bench-attester"
-	window     = 10
+	window     = 50 // blocks measured per checkpoint
+	chunkSize  = 10 // blocks signed at a time
 	querySamps = 301
 )
 
@@ -311,9 +324,30 @@ func Growth(ctx context.Context, o GrowthOptions) (*Result, error) {
 	if entries, err := os.ReadDir(o.Dir); err == nil && len(entries) > 0 {
 		return nil, fmt.Errorf("%w: %s", ErrDirNotEmpty, o.Dir)
 	}
-	w, err := newWorld(o)
-	if err != nil {
-		return nil, err
+	var (
+		w   *world
+		pre *presigned
+		err error
+	)
+	if o.Presigned != "" {
+		var h *presignedHeader
+		if pre, h, err = openPresigned(o.Presigned, o); err != nil {
+			return nil, err
+		}
+		defer pre.close()
+		if h != nil {
+			w = &world{perType: o.PerSubject, subjects: map[int][]byte{}, appState: h.AppState}
+		}
+	}
+	if w == nil {
+		if w, err = newWorld(o); err != nil {
+			return nil, err
+		}
+		if pre != nil {
+			if err := pre.writeHeader(presignedHeader{AppState: w.appState, BlockSize: o.BlockSize, PerSubject: o.PerSubject}); err != nil {
+				return nil, fmt.Errorf("bench: %w", err)
+			}
+		}
 	}
 	ao := o.AppOptions
 	ao.DBDir = o.Dir
@@ -331,11 +365,12 @@ func Growth(ctx context.Context, o GrowthOptions) (*Result, error) {
 		done    int
 		height  int64
 		recent  []time.Duration // per block, the last window
+		recentC []time.Duration // the same blocks' CPU time
 		recentN []int
 	)
 	// Sign ahead in chunks of window blocks, then apply them: signing and
 	// the timed phase never share the cores.
-	chunk := o.BlockSize * window
+	chunk := o.BlockSize * chunkSize
 	buf := make([][]byte, chunk)
 	for _, target := range Checkpoints(o.First, o.To) {
 		for done < target {
@@ -344,13 +379,22 @@ func Growth(ctx context.Context, o GrowthOptions) (*Result, error) {
 			}
 			n := min(chunk, target-done)
 			// Chunks are whole blocks except at the very end.
-			if err := w.signRange(done, done+n, o.Workers, o.BlockSize, buf[:n]); err != nil {
+			switch {
+			case pre != nil && pre.reading():
+				err = pre.read(w, done, buf[:n])
+			default:
+				err = w.signRange(done, done+n, o.Workers, o.BlockSize, buf[:n])
+				if err == nil && pre != nil {
+					err = pre.write(w, done, buf[:n])
+				}
+			}
+			if err != nil {
 				return res, err
 			}
 			for off := 0; off < n; off += o.BlockSize {
 				txs := buf[off:min(off+o.BlockSize, n)]
 				height++
-				t0 := time.Now()
+				t0, c0 := time.Now(), cpuTime()
 				fin, err := a.FinalizeBlock(ctx, &abci.RequestFinalizeBlock{Height: height, Time: blockTime(height), Txs: txs})
 				if err != nil {
 					return res, err
@@ -358,16 +402,16 @@ func Growth(ctx context.Context, o GrowthOptions) (*Result, error) {
 				if _, err := a.Commit(ctx, &abci.RequestCommit{}); err != nil {
 					return res, err
 				}
-				d := time.Since(t0)
+				d, c := time.Since(t0), cpuTime()-c0
 				for i, r := range fin.TxResults {
 					if r.Code != 0 {
 						return res, fmt.Errorf("bench: block %d tx %d refused (code %d): %s", height, i, r.Code, r.Log)
 					}
 				}
 				done += len(txs)
-				recent, recentN = append(recent, d), append(recentN, len(txs))
+				recent, recentC, recentN = append(recent, d), append(recentC, c), append(recentN, len(txs))
 				if len(recent) > window {
-					recent, recentN = recent[1:], recentN[1:]
+					recent, recentC, recentN = recent[1:], recentC[1:], recentN[1:]
 				}
 				if o.Progress != nil {
 					o.Progress(Progress{Attestations: done, Height: height, Elapsed: time.Since(began)})
@@ -375,17 +419,20 @@ func Growth(ctx context.Context, o GrowthOptions) (*Result, error) {
 			}
 		}
 		cp := Checkpoint{Attestations: done, Height: height, ElapsedS: time.Since(began).Seconds()}
-		var total time.Duration
+		var total, cpu time.Duration
 		var count int
 		for i, d := range recent {
 			total += d
+			cpu += recentC[i]
 			count += recentN[i]
 		}
 		cp.CommitUsPerAttestation = float64(total.Microseconds()) / float64(count)
+		cp.CommitCPUUsPerAttestation = float64(cpu.Microseconds()) / float64(count)
 		if cp.DiskBytes, err = dirSize(o.Dir); err != nil {
 			return res, err
 		}
 		cp.DiskBytesPerAttestation = float64(cp.DiskBytes) / float64(done)
+		cp.MaxRSSMiB = float64(maxRSS()) / (1 << 20)
 		if cp.QueryProofUs, err = w.queryMedian(ctx, a, done); err != nil {
 			return res, err
 		}

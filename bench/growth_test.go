@@ -31,7 +31,7 @@ func TestGrowthSmoke(t *testing.T) {
 		if c.Attestations != want[i] {
 			t.Errorf("checkpoint %d at %d attestations, want %d", i, c.Attestations, want[i])
 		}
-		if c.CommitUsPerAttestation <= 0 || c.DiskBytesPerAttestation <= 0 || c.QueryProofUs <= 0 {
+		if c.CommitUsPerAttestation <= 0 || c.CommitCPUUsPerAttestation <= 0 || c.DiskBytesPerAttestation <= 0 || c.QueryProofUs <= 0 || c.MaxRSSMiB <= 0 {
 			t.Errorf("checkpoint %d has an empty figure: %+v", i, c)
 		}
 	}
@@ -50,5 +50,35 @@ func TestGrowthRefusesFewOrUsedDir(t *testing.T) {
 	}
 	if _, err := bench.Growth(context.Background(), bench.GrowthOptions{To: 20_000, Dir: dir}); !errors.Is(err, bench.ErrDirNotEmpty) {
 		t.Errorf("used dir: %v, want ErrDirNotEmpty", err)
+	}
+}
+
+// A presigned file written by one run feeds the next, which signs nothing
+// and still has every transaction accepted (verified in full by the app);
+// a file made for other blocks is refused.
+func TestGrowthPresigned(t *testing.T) {
+	dir := t.TempDir()
+	pre := filepath.Join(dir, "pre")
+	o := bench.GrowthOptions{To: 600, First: 200, BlockSize: 100, Keys: 1, Presigned: pre}
+	o.Dir = filepath.Join(dir, "a")
+	first, err := bench.Growth(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Dir = filepath.Join(dir, "b")
+	again, err := bench.Growth(context.Background(), o)
+	if err != nil {
+		t.Fatalf("from the presigned file: %v", err)
+	}
+	if len(again.Checkpoints) != len(first.Checkpoints) || again.Checkpoints[1].Attestations != 600 {
+		t.Fatalf("from the presigned file: %+v, want checkpoints like %+v", again.Checkpoints, first.Checkpoints)
+	}
+	o.Dir, o.BlockSize = filepath.Join(dir, "c"), 50
+	if _, err := bench.Growth(context.Background(), o); err == nil {
+		t.Fatal("a presigned file of 100-attestation blocks fed 50-attestation blocks")
+	}
+	o.Dir, o.BlockSize, o.To = filepath.Join(dir, "d"), 100, 2000
+	if _, err := bench.Growth(context.Background(), o); err == nil {
+		t.Fatal("a run past the presigned file's end succeeded")
 	}
 }

@@ -23,7 +23,7 @@ func DecodeAnchorSet(value []byte) ([]*jpki.Anchor, error) {
 	}
 	out := make([]*jpki.Anchor, 0, len(set.Anchors))
 	for i, a := range set.Anchors {
-		pa, err := jpki.ParseStoredAnchor(a.Certificate)
+		pa, err := jpki.ParseAnchor(a.Certificate)
 		if err != nil {
 			return nil, fmt.Errorf("chain: trust anchor %d of the set does not parse: %w", i+1, err)
 		}

@@ -79,8 +79,8 @@ func FuzzDecodeAnchorSet(f *testing.F) {
 }
 
 // bigAnchor is a self-signed JPKI auth test CA certificate of more than
-// jpki.MaxCertificateSize bytes (a padding extension), as genesis and
-// add_anchor admitted before their limit went from 8 KiB to 4 KiB.
+// jpki.MaxCertificateSize bytes (a padding extension) and at most
+// jpki.MaxAnchorSize, as genesis and add_anchor have always admitted.
 func bigAnchor(t *testing.T) []byte {
 	t.Helper()
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
@@ -102,23 +102,22 @@ func bigAnchor(t *testing.T) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(der) <= jpki.MaxCertificateSize || len(der) > 8<<10 {
-		t.Fatalf("the big anchor is %d bytes, want more than %d and at most 8 KiB", len(der), jpki.MaxCertificateSize)
+	if len(der) <= jpki.MaxCertificateSize || len(der) > jpki.MaxAnchorSize {
+		t.Fatalf("the big anchor is %d bytes, want more than %d and at most %d", len(der), jpki.MaxCertificateSize, jpki.MaxAnchorSize)
 	}
 	return der
 }
 
-// TestStoredAnchorOverTheNewLimitStillDecodes: trust anchors admitted up
-// to 8 KiB (the limit until this release) are in the state of existing
-// chains. The new 4 KiB limit holds for admission (genesis, add_anchor), but
-// the stored set must still decode: Machine.anchors panics on a set that
-// does not, so every node would panic on the first proposal after the
-// upgrade (a chain halt).
-func TestStoredAnchorOverTheNewLimitStillDecodes(t *testing.T) {
+// TestStoredAnchorOverTheCertificateLimitDecodes: trust anchors up to
+// jpki.MaxAnchorSize, more than a holder certificate may be, are in the
+// state of existing chains, and the stored set must decode:
+// Machine.anchors panics on a set that does not, so every node would panic
+// on the first proposal (a chain halt).
+func TestStoredAnchorOverTheCertificateLimitDecodes(t *testing.T) {
 	w := world(t)
 	big := bigAnchor(t)
-	if _, err := jpki.ParseAnchor(big); err == nil {
-		t.Fatal("genesis and add_anchor admit an anchor over 4 KiB")
+	if _, err := jpki.ParseAnchor(big); err != nil {
+		t.Fatalf("an anchor of %d bytes, under MaxAnchorSize: %v", len(big), err)
 	}
 	raw, err := proto.Marshal(&chainpb.AnchorSet{Anchors: []*chainpb.TrustAnchor{
 		{Certificate: w.AuthCA.CertDER, Kind: "auth"}, {Certificate: big, Kind: "auth"},
@@ -147,16 +146,11 @@ func TestStoredAnchorOverTheNewLimitStillDecodes(t *testing.T) {
 	}
 }
 
-// TestAddAnchorAsReleased: an add_anchor of a 4-8 KiB anchor executed under
-// the previous release (its limit was 8 KiB); this release refuses it
-// (1c49bec): the proposal transaction is refused, so the state differs. A node
-// of this release that replays a chain holding such a block (blocksync from
-// genesis, a new validator) computes another app hash and halts, and one
-// whose genesis holds such an anchor does not start. The limit is
-// consensus-visible (its own doc says so): lowering it needs an upgrade
-// height, or anchors kept at 8 KiB.
+// TestAddAnchorAsReleased: an add_anchor of a 4-8 KiB anchor executes, as
+// under every earlier release (their limit was 8 KiB). Refusing it would
+// make a node that replays a chain holding such a block (blocksync from
+// genesis, a new validator) compute another app hash and halt.
 func TestAddAnchorAsReleased(t *testing.T) {
-	t.Skip("FINDING: the trust-anchor limit went from 8 KiB to 4 KiB without a chain upgrade; replaying an add_anchor of a 4-8 KiB anchor forks (see the report)")
 	w := world(t)
 	st, m := govState(t, w)
 	add := &chainpb.GovAction{Action: &chainpb.GovAction_AddAnchor{AddAnchor: &chainpb.TrustAnchor{Kind: "auth", Certificate: bigAnchor(t)}}}

@@ -196,18 +196,17 @@ type ChangeTracker struct {
 	listBytes   int
 	updateBytes int
 
-	// Within Deliver: the undo log of the transaction's writes, and the
+	// Within Deliver: the transaction's writes, held back until it is
+	// accepted (then replayed on the store in their order, so the tree is
+	// what writing them directly makes) or, when refused after it ran,
+	// written and undone as releases before did (pendingWrites.writeAndUndo:
+	// the app hash sees the undone writes); and the
 	// status keys it wrote with their charges before it (-1: new).
 	inTx       bool
-	undo       []undoWrite
+	pending    pendingWrites
 	touched    []string
 	prev       []int
 	touchedSet map[string]bool
-}
-
-type undoWrite struct {
-	key, old []byte
-	existed  bool
 }
 
 // TrackChanges wraps st.
@@ -220,23 +219,40 @@ func TrackChanges(st Store) *ChangeTracker {
 const changesHeaderBytes = 1 + 2*binary.MaxVarintLen64
 
 func (t *ChangeTracker) Set(key, value []byte) {
-	t.before(key)
-	t.Store.Set(key, value)
+	if t.inTx {
+		t.pending.set(key, bytes.Clone(value))
+	} else {
+		t.Store.Set(key, value)
+	}
 	t.after(key, len(value))
 }
 
 func (t *ChangeTracker) Delete(key []byte) {
-	t.before(key)
-	t.Store.Delete(key)
+	if t.inTx {
+		t.pending.set(key, nil)
+	} else {
+		t.Store.Delete(key)
+	}
 	t.after(key, 0)
 }
 
-func (t *ChangeTracker) before(key []byte) {
-	if !t.inTx {
+// Get reads the transaction's own writes first.
+func (t *ChangeTracker) Get(key []byte) []byte {
+	if t.inTx {
+		if v, ok := t.pending.get(key); ok {
+			return v
+		}
+	}
+	return t.Store.Get(key)
+}
+
+// Iterate merges the transaction's own writes into the store's range.
+func (t *ChangeTracker) Iterate(start, end []byte, fn func(k, v []byte) bool) {
+	if !t.inTx || len(t.pending.last) == 0 {
+		t.Store.Iterate(start, end, fn)
 		return
 	}
-	old := t.Store.Get(key)
-	t.undo = append(t.undo, undoWrite{key: bytes.Clone(key), old: bytes.Clone(old), existed: old != nil})
+	mergeIterate(t.Store, t.pending.last, start, end, fn)
 }
 
 // after charges key's entry at its new value's size.
@@ -274,7 +290,8 @@ func (t *ChangeTracker) full() bool {
 // CheckTx uses, refuses one that cannot fit even an empty block.
 func (t *ChangeTracker) Deliver(m *Machine, env Env, tx *Tx) (*Result, error) {
 	mark, keys0, list0, update0 := len(t.keys), len(t.seen), t.listBytes, t.updateBytes
-	t.inTx, t.undo, t.touched, t.prev, t.touchedSet = true, t.undo[:0], t.touched[:0], t.prev[:0], map[string]bool{}
+	t.inTx, t.touched, t.prev, t.touchedSet = true, t.touched[:0], t.prev[:0], map[string]bool{}
+	t.pending.reset()
 	res, err := m.Deliver(t, env, tx)
 	t.inTx = false
 	if err == nil && t.full() {
@@ -289,23 +306,17 @@ func (t *ChangeTracker) Deliver(m *Machine, env Env, tx *Tx) (*Result, error) {
 		}
 	}
 	if err != nil {
+		t.pending.writeAndUndo(t.Store) // nothing, unless it ran before it was refused
 		t.rollback(mark, list0, update0)
 		return nil, err
 	}
+	t.pending.replay(t.Store)
 	return res, nil
 }
 
-// rollback undoes the current transaction's writes, newest first, and its
-// charges.
+// rollback drops the current transaction's writes and undoes its charges.
 func (t *ChangeTracker) rollback(mark, listBytes, updateBytes int) {
-	for i := len(t.undo) - 1; i >= 0; i-- {
-		u := t.undo[i]
-		if u.existed {
-			t.Store.Set(u.key, u.old)
-		} else {
-			t.Store.Delete(u.key)
-		}
-	}
+	t.pending.reset()
 	for i, k := range t.touched {
 		if t.prev[i] < 0 {
 			delete(t.seen, k)
@@ -315,7 +326,7 @@ func (t *ChangeTracker) rollback(mark, listBytes, updateBytes int) {
 	}
 	t.keys = t.keys[:mark]
 	t.listBytes, t.updateBytes = listBytes, updateBytes
-	t.undo, t.touched, t.prev = t.undo[:0], t.touched[:0], t.prev[:0]
+	t.touched, t.prev = t.touched[:0], t.prev[:0]
 }
 
 // Changed returns the status keys written so far, sorted and distinct.

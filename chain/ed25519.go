@@ -2,7 +2,9 @@ package chain
 
 import (
 	"crypto/ed25519"
+	"errors"
 
+	"github.com/oasisprotocol/curve25519-voi/curve"
 	voi "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
 
 	"github.com/idledger/idledger/internal/memo"
@@ -44,4 +46,24 @@ func (k memberKeys) verify(pub, msg, sig []byte) bool {
 		k.c.Put(id, ek)
 	}
 	return voi.VerifyExpandedWithOptions(ek, msg, sig, stdlibRules)
+}
+
+// checkMemberKey refuses a member key that is not a point of the curve
+// (no signature would ever verify) or is of small order: under the
+// cofactorless rule such a key verifies R = identity, S = 0 over any
+// message, so anyone could sign for the member (TestSmallOrderMemberKeyRefused).
+// A key made by ed25519 key generation is neither.
+func checkMemberKey(pub []byte) error {
+	var c curve.CompressedEdwardsY
+	if _, err := c.SetBytes(pub); err != nil {
+		return err
+	}
+	var p curve.EdwardsPoint
+	if _, err := p.SetCompressedY(&c); err != nil {
+		return errors.New("not a point of the curve")
+	}
+	if p.IsSmallOrder() {
+		return errors.New("a point of small order, for which anyone can make a signature that verifies")
+	}
+	return nil
 }

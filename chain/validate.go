@@ -52,6 +52,9 @@ func ValidateMember(m *chainpb.Member) error {
 	if len(m.PubKey) != ed25519.PublicKeySize {
 		return fmt.Errorf("pub_key: want a %d-byte ed25519 key, got %d bytes", ed25519.PublicKeySize, len(m.PubKey))
 	}
+	if err := checkMemberKey(m.PubKey); err != nil {
+		return fmt.Errorf("pub_key: not an ed25519 public key anyone could use: %v", err)
+	}
 	if err := ValidateRoles(m.Roles); err != nil {
 		return err
 	}

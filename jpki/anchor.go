@@ -70,17 +70,7 @@ var oidOrganizationalUnit = asn1.ObjectIdentifier{2, 5, 4, 11}
 // certificate's signature must verify. Its kind comes from the subject OU
 // (see OUAuth). The validity window is not checked here: a Certificate
 // issued by the anchor carries it into [Certificate.ValidAt].
-func ParseAnchor(der []byte) (*Anchor, error) { return parseAnchor(der, MaxCertificateSize) }
-
-// MaxStoredAnchorSize bounds a trust anchor read back from the state: the
-// size genesis and add_anchor admitted before MaxCertificateSize (4 KiB)
-// became their limit. A chain that admitted a larger anchor then still holds
-// it, and every node must go on reading it exactly as before.
-const MaxStoredAnchorSize = 8 << 10
-
-// ParseStoredAnchor is ParseAnchor for an anchor the state already holds
-// (chain.DecodeAnchorSet): the same rules, up to MaxStoredAnchorSize bytes.
-func ParseStoredAnchor(der []byte) (*Anchor, error) { return parseAnchor(der, MaxStoredAnchorSize) }
+func ParseAnchor(der []byte) (*Anchor, error) { return parseAnchor(der, MaxAnchorSize) }
 
 func parseAnchor(der []byte, maxSize int) (*Anchor, error) {
 	cert, err := parseUpTo(der, maxSize)

@@ -12,14 +12,20 @@ import (
 
 // Limits applied by Check and ParseAnchor.
 const (
-	// MaxCertificateSize bounds the DER size of a certificate: a holder's
-	// certificate (Check; package chain refuses a transaction carrying a
-	// larger one before it gets here) and a trust anchor (ParseAnchor, so
-	// genesis and governance). Real JPKI certificates, the J-LIS roots
-	// included, are under 2 KiB. This is the one certificate size limit of
-	// the project and it is consensus-visible: change it only with a chain
-	// upgrade.
+	// MaxCertificateSize bounds the DER size of a holder's certificate
+	// (Check, and the certificate fields of transactions and presentations,
+	// which refuse a larger one before it gets here). Real JPKI
+	// certificates are under 2 KiB.
 	MaxCertificateSize = 4 << 10
+	// MaxAnchorSize bounds the DER size of a trust anchor (ParseAnchor:
+	// genesis, add_anchor, and the anchor set read back from the state).
+	// It is larger than MaxCertificateSize because chains have admitted
+	// anchors up to it, and every node must go on executing and reading
+	// them as before. The J-LIS roots are under 2 KiB.
+	//
+	// Both limits are consensus-visible: change them only with a chain
+	// upgrade.
+	MaxAnchorSize = 8 << 10
 	// MinRSABits is the smallest RSA modulus accepted.
 	MinRSABits = 2048
 	// MaxRSABits is the largest RSA modulus accepted, which bounds the cost

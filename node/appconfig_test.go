@@ -18,7 +18,7 @@ func TestAppConfigRoundTrip(t *testing.T) {
 		t.Fatalf("no app.toml: %+v, %v; want snapshots off and the default cache", a, err)
 	}
 	want := node.DefaultAppConfig()
-	want.State.CacheNodes = 123456
+	want.State = node.StateConfig{CacheNodes: 123456, KeepVersions: 5000, PruneEvery: 10, DBCacheMiB: 64}
 	if err := node.WriteAppConfig(home, want); err != nil {
 		t.Fatal(err)
 	}

@@ -304,6 +304,21 @@ type StateConfig struct {
 	// CacheNodes is how many IAVL nodes stay in memory (0: the app's
 	// default, app.DefaultNodeCache).
 	CacheNodes int `mapstructure:"cache_nodes"`
+	// KeepVersions is how many recent versions of the state stay
+	// queryable with proofs (0: the app's default, app.DefaultKeepVersions).
+	KeepVersions int64 `mapstructure:"keep_versions"`
+	// PruneEvery: delete the versions older than keep_versions every this
+	// many heights (0: the app's default, app.DefaultPruneEvery).
+	PruneEvery int64 `mapstructure:"prune_every"`
+	// DBCacheMiB is the state database's block cache in MiB (0: the app's
+	// default, app.DefaultDBCacheMiB).
+	DBCacheMiB int `mapstructure:"db_cache_mib"`
+}
+
+// AppOptions sets the state options of o from s.
+func (s StateConfig) AppOptions(o *app.Options) {
+	o.NodeCache, o.KeepVersions = s.CacheNodes, s.KeepVersions
+	o.Store.PruneEvery, o.Store.DBCacheMiB = s.PruneEvery, s.DBCacheMiB
 }
 
 // DefaultAppConfig is the app config of a new home.
@@ -321,6 +336,15 @@ func (a AppConfig) ValidateBasic() error {
 	}
 	if a.State.CacheNodes < 0 {
 		return fmt.Errorf("state.cache_nodes %d: want 0 (the default) or a number of nodes", a.State.CacheNodes)
+	}
+	if a.State.KeepVersions < 0 {
+		return fmt.Errorf("state.keep_versions %d: want 0 (the default) or a number of versions", a.State.KeepVersions)
+	}
+	if a.State.PruneEvery < 0 {
+		return fmt.Errorf("state.prune_every %d: want 0 (the default) or a number of heights", a.State.PruneEvery)
+	}
+	if a.State.DBCacheMiB < 0 {
+		return fmt.Errorf("state.db_cache_mib %d: want 0 (the default) or a size in MiB", a.State.DBCacheMiB)
 	}
 	return nil
 }
@@ -342,11 +366,22 @@ interval = %d
 keep_recent = %d
 
 [state]
-# How many nodes of the state tree stay in memory (0: the default, %d,
-# about 200-400 MB). A proven query reads one path from the root; with the
-# upper levels cached it is answered without touching the disk.
+# How many nodes of the state tree stay in memory (0: the default, %d:
+# a million attestations make about 2.5 million nodes, and a full cache
+# takes 3-4 GB). A proven query reads one path from the root; with the
+# path cached it is answered without touching the disk.
 cache_nodes = %d
-`, a.SnapshotInterval, a.SnapshotKeepRecent, app.DefaultNodeCache, a.State.CacheNodes)
+# How many recent versions of the state stay queryable with proofs (0: the
+# default, %d). Older versions are deleted every prune_every heights (0:
+# the default, %d); a version's proofs are checked against the next
+# block's header, so a relying party needs only recent ones.
+keep_versions = %d
+prune_every = %d
+# The state database's block cache in MiB (0: the default, %d).
+db_cache_mib = %d
+`, a.SnapshotInterval, a.SnapshotKeepRecent, app.DefaultNodeCache, a.State.CacheNodes,
+		app.DefaultKeepVersions, app.DefaultPruneEvery, a.State.KeepVersions, a.State.PruneEvery,
+		app.DefaultDBCacheMiB, a.State.DBCacheMiB)
 	if err := os.MkdirAll(filepath.Join(home, "config"), cmtcfg.DefaultDirPerm); err != nil {
 		return fmt.Errorf("node: %w", err)
 	}

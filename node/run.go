@@ -144,7 +144,8 @@ func Start(home string, opts StartOptions) (*Node, error) {
 		if err != nil {
 			return nil, err
 		}
-		appOpts.Snapshots, appOpts.NodeCache = snapshotOptions(home, ac), ac.State.CacheNodes
+		appOpts.Snapshots = snapshotOptions(home, ac)
+		ac.State.AppOptions(&appOpts) // [state]: cache, versions kept, pruning, database cache
 		if c.Instrumentation.IsPrometheusEnabled() {
 			appOpts.Metrics = app.NewMetrics(prometheus.DefaultRegisterer)
 			appMetrics = appOpts.Metrics
