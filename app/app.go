@@ -107,6 +107,7 @@ func New(opts Options) (*App, error) {
 	if opts.KeepVersions == 0 {
 		opts.KeepVersions = DefaultKeepVersions
 	}
+	opts.KeepVersions = max(opts.KeepVersions, MinKeepVersions)
 	if opts.Metrics == nil {
 		opts.Metrics = NopMetrics()
 	}

@@ -48,6 +48,11 @@ const (
 	// DefaultKeepVersions is how many recent versions of the state stay
 	// queryable (with proofs) when Options.KeepVersions is unset.
 	DefaultKeepVersions = 100_000
+	// MinKeepVersions is the fewest versions kept, whatever is set: a
+	// proof read at version h is checked against the header of block h+1,
+	// so version h must outlive the commit of h+1 (the verifier feed asks
+	// for it then, and so does a relying party).
+	MinKeepVersions = 2
 )
 
 func (o *StoreOptions) setDefaults() {

@@ -38,4 +38,11 @@ func TestAppConfigRoundTrip(t *testing.T) {
 	if _, err := node.LoadAppConfig(home); err == nil || !strings.Contains(err.Error(), "state.cache_nodes") {
 		t.Fatalf("cache_nodes = -1: %v, want a refusal naming state.cache_nodes", err)
 	}
+	one := strings.Replace(string(raw), "keep_versions = 5000", "keep_versions = 1", 1)
+	if err := os.WriteFile(path, []byte(one), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := node.LoadAppConfig(home); err == nil || !strings.Contains(err.Error(), "state.keep_versions") {
+		t.Fatalf("keep_versions = 1: %v, want a refusal naming state.keep_versions (the next header proves the version before it)", err)
+	}
 }

@@ -337,8 +337,8 @@ func (a AppConfig) ValidateBasic() error {
 	if a.State.CacheNodes < 0 {
 		return fmt.Errorf("state.cache_nodes %d: want 0 (the default) or a number of nodes", a.State.CacheNodes)
 	}
-	if a.State.KeepVersions < 0 {
-		return fmt.Errorf("state.keep_versions %d: want 0 (the default) or a number of versions", a.State.KeepVersions)
+	if a.State.KeepVersions < 0 || a.State.KeepVersions == 1 {
+		return fmt.Errorf("state.keep_versions %d: want 0 (the default) or at least %d versions (a proof at version h is checked against block h+1's header)", a.State.KeepVersions, app.MinKeepVersions)
 	}
 	if a.State.PruneEvery < 0 {
 		return fmt.Errorf("state.prune_every %d: want 0 (the default) or a number of heights", a.State.PruneEvery)
