@@ -83,6 +83,9 @@ type App struct {
 	chainID string
 	// committed is the last committed version, for CheckTx and queries.
 	committed *iavl.ImmutableTree
+	// verify is what CheckTx verifies against outside the lock
+	// (verifyview.go): a copy of part of committed.
+	verify verifyView
 	// check is the mempool's view: committed plus admitted transactions.
 	check *overlay
 	// retainHeight is what Commit tells CometBFT it may prune below.
@@ -156,7 +159,7 @@ func (a *App) Close() error {
 func (a *App) loadCommitted() error {
 	v := a.tree.Version()
 	if v == 0 {
-		a.committed = nil
+		a.committed, a.verify = nil, nil
 		a.check = newOverlay(readStore{emptyTree()})
 		return nil
 	}
@@ -165,6 +168,7 @@ func (a *App) loadCommitted() error {
 		return fmt.Errorf("app: load state version %d: %w", v, err)
 	}
 	a.committed = imm
+	a.verify = newVerifyView(readStore{imm})
 	a.check = newOverlay(readStore{imm})
 	a.chainID = chain.ChainID(readStore{imm})
 	a.observeCommit()
@@ -225,16 +229,16 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 func (a *App) CheckTx(ctx context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
 	defer a.metrics.timeCheck()()
 	a.mu.Lock()
-	chainID, committed := a.chainID, a.committed
+	chainID, view := a.chainID, a.verify
 	a.mu.Unlock()
 	tx, err := a.decode(req.Tx, chainID)
 	if err == nil && req.Type != abci.CheckTxType_Recheck {
 		err = chain.CheckCanonical(tx) // no re-encoded copies in the mempool
 	}
 	if err == nil {
-		if committed != nil && req.Type != abci.CheckTxType_Recheck {
+		if view != nil && req.Type != abci.CheckTxType_Recheck {
 			// A warm-up: Deliver below gives the verdict, from the cache.
-			_ = a.machine.Verify(readStore{committed}, tx)
+			_ = a.machine.Verify(view, tx)
 		}
 		a.mu.Lock()
 		if a.chainID != chainID {
