@@ -3,7 +3,6 @@ package app
 import (
 	"bytes"
 	"fmt"
-	"sort"
 
 	"github.com/cosmos/iavl"
 
@@ -91,48 +90,5 @@ func (o *overlay) Set(key, value []byte) { o.writes[string(key)] = bytes.Clone(v
 func (o *overlay) Delete(key []byte)     { o.writes[string(key)] = nil }
 
 func (o *overlay) Iterate(start, end []byte, fn func(k, v []byte) bool) {
-	// Merge the base range with the overlay's writes in that range.
-	var keys []string
-	for k := range o.writes {
-		kb := []byte(k)
-		if bytes.Compare(kb, start) >= 0 && (end == nil || bytes.Compare(kb, end) < 0) {
-			keys = append(keys, k)
-		}
-	}
-	sort.Strings(keys)
-	i := 0
-	emit := func(k string) bool {
-		if v := o.writes[k]; v != nil {
-			return fn([]byte(k), v)
-		}
-		return true
-	}
-	stopped := false
-	o.base.Iterate(start, end, func(k, v []byte) bool {
-		for i < len(keys) && keys[i] < string(k) {
-			if !emit(keys[i]) {
-				stopped = true
-				return false
-			}
-			i++
-		}
-		if i < len(keys) && keys[i] == string(k) {
-			i++
-			if !emit(string(k)) {
-				stopped = true
-				return false
-			}
-			return true
-		}
-		if !fn(k, v) {
-			stopped = true
-			return false
-		}
-		return true
-	})
-	for ; !stopped && i < len(keys); i++ {
-		if !emit(keys[i]) {
-			return
-		}
-	}
+	chain.MergeIterate(o.base, o.writes, start, end, fn)
 }

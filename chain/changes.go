@@ -252,7 +252,7 @@ func (t *ChangeTracker) Iterate(start, end []byte, fn func(k, v []byte) bool) {
 		t.Store.Iterate(start, end, fn)
 		return
 	}
-	mergeIterate(t.Store, t.pending.last, start, end, fn)
+	MergeIterate(t.Store, t.pending.last, start, end, fn)
 }
 
 // after charges key's entry at its new value's size.

@@ -80,10 +80,10 @@ func (p *pendingWrites) writeAndUndo(st Store) {
 	p.reset()
 }
 
-// mergeIterate iterates st's range [start, end) with the writes of over
+// MergeIterate iterates st's range [start, end) with the writes of over
 // in it: a written key shows its new value, a deleted one is skipped. The
 // keys of over are sorted first; nothing depends on the map's order.
-func mergeIterate(st Store, over map[string][]byte, start, end []byte, fn func(k, v []byte) bool) {
+func MergeIterate(st Store, over map[string][]byte, start, end []byte, fn func(k, v []byte) bool) {
 	var keys []string
 	for k := range over {
 		kb := []byte(k)
