@@ -137,3 +137,50 @@ func (r *blockReader) blockResults(ctx context.Context, h int64) ([]txResult, er
 	}
 	return br.TxsResults, nil
 }
+
+// maxMetas is the most block metas /blockchain returns at once.
+const maxMetas = 20
+
+// flexInt is a JSON integer CometBFT writes as a string ("12") or a number.
+type flexInt int64
+
+func (n *flexInt) UnmarshalJSON(b []byte) error {
+	s := string(b)
+	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
+		s = s[1 : len(s)-1]
+	}
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return fmt.Errorf("not an integer: %q", b)
+	}
+	*n = flexInt(v)
+	return nil
+}
+
+type blockchainResult struct {
+	BlockMetas []struct {
+		Header struct {
+			Height flexInt `json:"height"`
+		} `json:"header"`
+		NumTxs flexInt `json:"num_txs"`
+	} `json:"block_metas"`
+}
+
+// txCounts is the number of transactions in each block from lo to hi (at
+// most maxMetas heights), from the blocks' metadata alone.
+func (r *blockReader) txCounts(ctx context.Context, lo, hi int64) (map[int64]int, error) {
+	res, err := get[blockchainResult](ctx, r, fmt.Sprintf("/blockchain?minHeight=%d&maxHeight=%d", lo, hi))
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int64]int, hi-lo+1)
+	for _, m := range res.BlockMetas {
+		if h := int64(m.Header.Height); h >= lo && h <= hi && m.NumTxs >= 0 {
+			out[h] = int(m.NumTxs)
+		}
+	}
+	if int64(len(out)) != hi-lo+1 {
+		return nil, fmt.Errorf("/blockchain: %d of the metas of heights %d-%d", len(out), lo, hi)
+	}
+	return out, nil
+}

@@ -30,6 +30,11 @@ func TestBlockReader(t *testing.T) {
 			w.Write([]byte(blockJSON))
 		case "/block_results":
 			w.Write([]byte(resultsJSON))
+		case "/blockchain":
+			if q := r.URL.Query(); q.Get("minHeight") != "6" {
+				t.Errorf("/blockchain %s", r.URL.RawQuery)
+			}
+			w.Write([]byte(`{"jsonrpc":"2.0","id":-1,"result":{"last_height":"9","block_metas":[{"block_id":{"hash":"AB"},"block_size":"574","header":{"height":"7"},"num_txs":"2"},{"header":{"height":"6"},"num_txs":0}]}}`))
 		}
 	}))
 	defer srv.Close()
@@ -45,6 +50,12 @@ func TestBlockReader(t *testing.T) {
 	res, err := r.blockResults(ctx, 7)
 	if err != nil || len(res) != 2 || res[0].Code != 0 || res[1].Code != 41 || res[1].Log != "not-after is past" {
 		t.Fatalf("blockResults: %+v, %v", res, err)
+	}
+	if n, err := r.txCounts(ctx, 6, 7); err != nil || n[6] != 0 || n[7] != 2 {
+		t.Fatalf("txCounts: %v, %v", n, err)
+	}
+	if _, err := r.txCounts(ctx, 6, 8); err == nil {
+		t.Fatal("txCounts with a meta missing: want an error")
 	}
 	if _, err := r.blockTxs(ctx, 8); err == nil || !strings.Contains(err.Error(), "current blockchain height") {
 		t.Fatalf("a height not there yet: %v, want the node's error", err)
@@ -68,6 +79,9 @@ func FuzzDecodeRPC(f *testing.F) {
 			t.Fatal("no error and no result")
 		}
 		if r, err := decodeRPC[blockResultsResult]("/block_results", body); err == nil && r == nil {
+			t.Fatal("no error and no result")
+		}
+		if r, err := decodeRPC[blockchainResult]("/blockchain", body); err == nil && r == nil {
 			t.Fatal("no error and no result")
 		}
 	})

@@ -226,6 +226,7 @@ sending:
 	w.mu.Unlock()
 	w.sendDone()
 	fmt.Fprintf(progress, "sent %d in %s; waiting up to %s for commits\n", sentCount.Load(), res.SendTime.D(), opts.Wait)
+	waitDeadline := time.Now().Add(opts.Wait)
 	waitEnd := time.After(opts.Wait)
 waiting:
 	for {
@@ -245,7 +246,22 @@ waiting:
 	if cpuErr == nil && pids != nil {
 		cpu1, cpuErr = sampleCPU(pids)
 	}
+	// The timed phase is over: read the blocks for the load's transactions.
+	// Until the wait ends, keep following the node if the blocks held
+	// fewer of them than their counts said (another client's transactions).
+	fmt.Fprintf(progress, "reading blocks %d-%d\n", w.from+1, w.height())
+	var collectErr error
+	for {
+		var all bool
+		if all, collectErr = w.collect(ctx); (all && collectErr == nil) || ctx.Err() != nil || time.Now().After(waitDeadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	stopWatch()
+	if collectErr != nil && ctx.Err() == nil {
+		return nil, fmt.Errorf("loadgen: reading the blocks: %w", collectErr)
+	}
 	if err := <-watchDone; err != nil && !errors.Is(err, context.Canceled) {
 		return nil, err
 	}
