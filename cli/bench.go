@@ -48,8 +48,10 @@ every tenfold after (and at N) it prints a checkpoint:
   query_proof_us               median time of a status query with its Merkle
                                proof, over random subjects
 
-The holders' signatures are made on every core between timed phases, never
-during one. Each subject has its own test certificate (its own identity
+The holders' signatures and the test CAs' certificates are made on every
+core between timed phases, never during one, with 8-prime RSA-2048 test keys
+and a fast signer for them (internal/fastrsa): the public keys, certificates
+and signatures are ordinary RSA-2048 ones, verified as any card's. Each subject has its own test certificate (its own identity
 commitment) and receives --per-subject attestations of each of three claim
 types, so status records are spread over the tree as in production.
 
@@ -120,6 +122,8 @@ Progress goes to stderr; the result to stdout (-o json:
 	cmd.Flags().IntVar(&o.BlockSize, "block-size", 1000, "attestations per block")
 	cmd.Flags().IntVar(&o.PerSubject, "per-subject", 4, "attestations per subject and claim type (at most the chain's max_attestations_per_claim)")
 	cmd.Flags().IntVar(&o.Workers, "workers", 0, "signing workers (default: one per core)")
+	cmd.Flags().IntVar(&o.KeyPrimes, "key-primes", 8, "primes of every test RSA-2048 key: more sign faster (internal/fastrsa); what the app verifies is the same")
+	cmd.Flags().MarkHidden("key-primes")
 	cmd.Flags().IntVar(&o.First, "first", 10_000, "the first checkpoint (smoke runs)")
 	cmd.Flags().MarkHidden("first")
 	cmd.Flags().StringVar(&prof, "cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
