@@ -11,9 +11,9 @@
 //
 // A Signer precomputes, once, d mod (p_i - 1) for every prime p_i of the key
 // and Garner's coefficients, and signs with one modular exponentiation per
-// prime: with an 8-prime 2048-bit key (GenerateKey(8)) that is eight
-// exponentiations of 256-bit numbers, about five times faster than
-// crypto/rsa with a standard key. PKCS#1 v1.5 signatures are deterministic:
+// prime (Montgomery multiplication on 64-bit limbs): with an 8-prime
+// 2048-bit key (GenerateKey(8)) that is eight exponentiations of 256-bit
+// numbers, several times faster than crypto/rsa with a standard key. PKCS#1 v1.5 signatures are deterministic:
 // a Signer's signature is byte for byte what rsa.SignPKCS1v15 makes with the
 // same key, and verifying it costs what verifying any signature of the same
 // public key (N, E) costs, whatever the number of primes.
@@ -57,7 +57,8 @@ type Signer struct {
 	e      *big.Int
 	size   int        // modulus bytes
 	primes []*big.Int // p_0 .. p_{k-1}
-	exps   []*big.Int // d mod (p_i - 1)
+	exps   [][]byte   // d mod (p_i - 1), big-endian
+	mods   []*modulus // Montgomery arithmetic mod p_i
 	// Garner: for i >= 1, prods[i] = p_0 × … × p_{i-1} and
 	// coeffs[i] = prods[i]^-1 mod p_i (index 0 unused).
 	prods  []*big.Int
@@ -98,7 +99,12 @@ func New(key *rsa.PrivateKey) (*Signer, error) {
 		if ed := new(big.Int).Mul(dp, s.e); ed.Mod(ed, pm1).Cmp(one) != 0 {
 			return nil, fmt.Errorf("%w: the private exponent does not invert E modulo prime %d minus 1", ErrKey, i)
 		}
-		s.exps = append(s.exps, dp)
+		md, err := newModulus(p)
+		if err != nil {
+			return nil, fmt.Errorf("%w: prime %d: %v", ErrKey, i, err)
+		}
+		s.exps = append(s.exps, dp.Bytes())
+		s.mods = append(s.mods, md)
 		if i == 0 {
 			s.prods = append(s.prods, nil)
 			s.coeffs = append(s.coeffs, nil)
@@ -174,8 +180,7 @@ func (s *Signer) SignSHA256(digest []byte) ([]byte, error) {
 	x := new(big.Int)
 	mi, h := new(big.Int), new(big.Int)
 	for i, p := range s.primes {
-		mi.Mod(m, p)
-		mi.Exp(mi, s.exps[i], p)
+		mi = s.mods[i].exp(mi.Mod(m, p), s.exps[i])
 		if i == 0 {
 			x.Set(mi)
 			continue
@@ -187,10 +192,16 @@ func (s *Signer) SignSHA256(digest []byte) ([]byte, error) {
 		x.Add(x, h)
 	}
 
-	// A key whose values disagree would make a wrong signature, which may
-	// leak a factor: check it as crypto/rsa does (E is small, this is cheap).
-	if c := new(big.Int).Exp(x, s.e, s.pub.N); c.Cmp(m) != 0 {
+	// A wrong signature (a key whose values disagree, a fault) may leak a
+	// factor, and is useless: check it with crypto/rsa's own verification,
+	// as crypto/rsa checks its signatures (E is small: about a tenth of the
+	// cost of signing).
+	if x.Cmp(s.pub.N) >= 0 {
 		return nil, ErrCheck
 	}
-	return x.FillBytes(make([]byte, s.size)), nil
+	sig := x.FillBytes(make([]byte, s.size))
+	if rsa.VerifyPKCS1v15(s.pub, crypto.SHA256, digest, sig) != nil {
+		return nil, ErrCheck
+	}
+	return sig, nil
 }

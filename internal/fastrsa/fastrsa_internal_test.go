@@ -23,7 +23,7 @@ func TestSignChecksItsSignature(t *testing.T) {
 	if _, err := s.Sign(nil, d[:], crypto.SHA256); err != nil {
 		t.Fatal(err)
 	}
-	s.exps[2] = new(big.Int).Add(s.exps[2], big.NewInt(1))
+	s.exps[2] = new(big.Int).Add(new(big.Int).SetBytes(s.exps[2]), big.NewInt(1)).Bytes()
 	if sig, err := s.Sign(nil, d[:], crypto.SHA256); !errors.Is(err, ErrCheck) || sig != nil {
 		t.Fatalf("a corrupted exponent: %x, %v; want no signature and ErrCheck", sig, err)
 	}
