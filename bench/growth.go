@@ -119,6 +119,15 @@ type Result struct {
 	Checkpoints []Checkpoint `json:"checkpoints"`
 	BlockSize   int          `json:"block_size"`
 	Workers     int          `json:"workers"`
+	// Where the run's wall time went, in seconds: making the keys, the
+	// genesis and the empty state (SetupS); signing the transactions, or
+	// reading them from the presigned file (SignS); FinalizeBlock and
+	// Commit of every block, the timed phases (BlocksS); the checkpoints'
+	// measurements: directory size and status queries (MeasureS).
+	SetupS   float64 `json:"setup_s"`
+	SignS    float64 `json:"sign_s"`
+	BlocksS  float64 `json:"blocks_s"`
+	MeasureS float64 `json:"measure_s"`
 }
 
 // Errors of Growth.
@@ -354,9 +363,10 @@ func Growth(ctx context.Context, o GrowthOptions) (*Result, error) {
 		return nil, fmt.Errorf("%w: %s", ErrDirNotEmpty, o.Dir)
 	}
 	var (
-		w   *world
-		pre *presigned
-		err error
+		w     *world
+		pre   *presigned
+		err   error
+		setup = time.Now()
 	)
 	if o.Presigned != "" {
 		var h *presignedHeader
@@ -390,6 +400,11 @@ func Growth(ctx context.Context, o GrowthOptions) (*Result, error) {
 	}
 	res := &Result{BlockSize: o.BlockSize, Workers: o.Workers}
 	began := time.Now()
+	res.SetupS = began.Sub(setup).Seconds()
+	var signing, blocks, measuring time.Duration
+	defer func() {
+		res.SignS, res.BlocksS, res.MeasureS = signing.Seconds(), blocks.Seconds(), measuring.Seconds()
+	}()
 	var (
 		done    int
 		height  int64
@@ -408,6 +423,7 @@ func Growth(ctx context.Context, o GrowthOptions) (*Result, error) {
 			}
 			n := min(chunk, target-done)
 			// Chunks are whole blocks except at the very end.
+			t0 := time.Now()
 			switch {
 			case pre != nil && pre.reading():
 				err = pre.read(w, done, buf[:n])
@@ -417,6 +433,7 @@ func Growth(ctx context.Context, o GrowthOptions) (*Result, error) {
 					err = pre.write(w, done, buf[:n])
 				}
 			}
+			signing += time.Since(t0)
 			if err != nil {
 				return res, err
 			}
@@ -432,6 +449,7 @@ func Growth(ctx context.Context, o GrowthOptions) (*Result, error) {
 					return res, err
 				}
 				d, c := time.Since(t0), cpuTime()-c0
+				blocks += d
 				for i, r := range fin.TxResults {
 					if r.Code != 0 {
 						return res, fmt.Errorf("bench: block %d tx %d refused (code %d): %s", height, i, r.Code, r.Log)
@@ -448,6 +466,7 @@ func Growth(ctx context.Context, o GrowthOptions) (*Result, error) {
 			}
 		}
 		cp := Checkpoint{Attestations: done, Height: height, ElapsedS: time.Since(began).Seconds()}
+		t0 := time.Now()
 		var total, cpu time.Duration
 		var count int
 		for i, d := range recent {
@@ -465,6 +484,7 @@ func Growth(ctx context.Context, o GrowthOptions) (*Result, error) {
 		if cp.QueryProofUs, err = w.queryMedian(ctx, a, done); err != nil {
 			return res, err
 		}
+		measuring += time.Since(t0)
 		res.Checkpoints = append(res.Checkpoints, cp)
 	}
 	return res, nil
