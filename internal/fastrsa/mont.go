@@ -63,36 +63,37 @@ func fromLimbs(x []uint64) *big.Int {
 	return new(big.Int).SetBytes(b)
 }
 
+// mac returns x·y + c + d as two limbs (it cannot overflow).
+func mac(x, y, c, d uint64) (hi, lo uint64) {
+	hi, lo = bits.Mul64(x, y)
+	var cc uint64
+	lo, cc = bits.Add64(lo, c, 0)
+	hi += cc
+	lo, cc = bits.Add64(lo, d, 0)
+	return hi + cc, lo
+}
+
 // mul sets z = x·y·R^-1 mod m, for x, y < m: the multiplication and the
 // reduction interleaved in one pass per limb of y (Koç's FIOS). t is
 // scratch of len(m)+1 limbs; z may alias x or y.
 func (md *modulus) mul(z, x, y, t []uint64) {
 	m := md.m
 	n := len(m)
+	if n == 4 {
+		md.mul4((*[4]uint64)(z), (*[4]uint64)(x), (*[4]uint64)(y))
+		return
+	}
 	x, y, z, t = x[:n], y[:n], z[:n], t[:n+1]
 	clear(t)
 	for _, yi := range y {
 		// t = (t + x·yi + u·m) / 2^64, with u making the low limb zero;
 		// c1 carries the x·yi row, c2 the u·m row.
-		hi, lo := bits.Mul64(x[0], yi)
-		lo, cc := bits.Add64(lo, t[0], 0)
-		c1 := hi + cc
+		c1, lo := mac(x[0], yi, t[0], 0)
 		u := lo * md.m0i
-		hi, lo2 := bits.Mul64(m[0], u)
-		_, cc = bits.Add64(lo2, lo, 0)
-		c2 := hi + cc
+		c2, _ := mac(m[0], u, lo, 0)
 		for j := 1; j < n; j++ {
-			hi, lo = bits.Mul64(x[j], yi)
-			lo, cc = bits.Add64(lo, t[j], 0)
-			hi += cc
-			lo, cc = bits.Add64(lo, c1, 0)
-			c1 = hi + cc
-			hi, lo2 = bits.Mul64(m[j], u)
-			lo2, cc = bits.Add64(lo2, lo, 0)
-			hi += cc
-			lo2, cc = bits.Add64(lo2, c2, 0)
-			c2 = hi + cc
-			t[j-1] = lo2
+			c1, lo = mac(x[j], yi, t[j], c1)
+			c2, t[j-1] = mac(m[j], u, lo, c2)
 		}
 		top, cc := bits.Add64(t[n], c1, 0)
 		top, cc2 := bits.Add64(top, c2, 0)
@@ -106,6 +107,38 @@ func (md *modulus) mul(z, x, y, t []uint64) {
 	if b > t[n] { // t < m: keep t
 		copy(z, t[:n])
 	}
+}
+
+// mul4 is mul for a 4-limb modulus (the 256-bit primes of an 8-prime
+// 2048-bit key) with every limb in a local variable: the same steps as mul's
+// loop, written out.
+func (md *modulus) mul4(z, x, y *[4]uint64) {
+	m0, m1, m2, m3 := md.m[0], md.m[1], md.m[2], md.m[3]
+	x0, x1, x2, x3 := x[0], x[1], x[2], x[3]
+	var t0, t1, t2, t3, t4, c1, c2, lo, u uint64
+	for _, yi := range y {
+		c1, lo = mac(x0, yi, t0, 0)
+		u = lo * md.m0i
+		c2, _ = mac(m0, u, lo, 0)
+		c1, lo = mac(x1, yi, t1, c1)
+		c2, t0 = mac(m1, u, lo, c2)
+		c1, lo = mac(x2, yi, t2, c1)
+		c2, t1 = mac(m2, u, lo, c2)
+		c1, lo = mac(x3, yi, t3, c1)
+		c2, t2 = mac(m3, u, lo, c2)
+		top, cc := bits.Add64(t4, c1, 0)
+		top, cc2 := bits.Add64(top, c2, 0)
+		t3, t4 = top, cc+cc2
+	}
+	var d0, d1, d2, d3, b uint64
+	d0, b = bits.Sub64(t0, m0, 0)
+	d1, b = bits.Sub64(t1, m1, b)
+	d2, b = bits.Sub64(t2, m2, b)
+	d3, b = bits.Sub64(t3, m3, b)
+	if b > t4 { // t < m: keep t
+		d0, d1, d2, d3 = t0, t1, t2, t3
+	}
+	z[0], z[1], z[2], z[3] = d0, d1, d2, d3
 }
 
 // exp returns x^e mod m for 0 <= x < m; e is big-endian bytes.

@@ -1,15 +1,21 @@
 package fastrsa
 
 import (
+	"bytes"
 	"crypto/rand"
 	"math/big"
 	"testing"
 )
 
-// exp agrees with math/big's Exp on odd moduli of 1 to 17 limbs, for bases
-// and exponents at the edges and at random.
+// exp agrees with math/big's Exp on odd moduli of 1 to 17 limbs (and 32),
+// the 4-limb ones of mul4 among them, for bases and exponents at the edges
+// and at random.
 func TestExpIsBigExp(t *testing.T) {
-	for bitsLen := 2; bitsLen <= 1088; bitsLen += 61 {
+	sizes := []int{64, 65, 128, 193, 255, 256, 257, 2048}
+	for b := 2; b <= 1088; b += 61 {
+		sizes = append(sizes, b)
+	}
+	for _, bitsLen := range sizes {
 		for range 4 {
 			p, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), uint(bitsLen)))
 			if err != nil {
@@ -50,6 +56,9 @@ func TestNewModulusRefusesEven(t *testing.T) {
 func FuzzExp(f *testing.F) {
 	f.Add([]byte{3}, []byte{2}, []byte{5})
 	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe}, []byte{1, 0})
+	four := bytes.Repeat([]byte{0xff}, 32) // a 4-limb modulus: mul4
+	f.Add(four, four[1:], four)
+	f.Add(append([]byte{0x80}, make([]byte, 31)...), []byte{7}, []byte{0xff, 0xff})
 	f.Fuzz(func(t *testing.T, pb, xb, eb []byte) {
 		p := new(big.Int).SetBytes(pb)
 		p.SetBit(p, 0, 1)
