@@ -160,7 +160,7 @@ func (a *App) loadCommitted() error {
 	v := a.tree.Version()
 	if v == 0 {
 		a.committed, a.verify = nil, nil
-		a.check = newOverlay(readStore{emptyTree()})
+		a.check = newOverlay(newMemoStore(emptyTree()))
 		return nil
 	}
 	imm, err := a.tree.GetImmutable(v)
@@ -169,7 +169,7 @@ func (a *App) loadCommitted() error {
 	}
 	a.committed = imm
 	a.verify = newVerifyView(readStore{imm})
-	a.check = newOverlay(readStore{imm})
+	a.check = newOverlay(newMemoStore(imm))
 	a.chainID = chain.ChainID(readStore{imm})
 	a.observeCommit()
 	return nil

@@ -162,6 +162,35 @@ func TestCheckTxSequences(t *testing.T) {
 	}
 }
 
+// TestCheckTxSeesEachCommit: the mempool's view remembers what it read
+// from the committed version (app.memoStore), and a Commit gives it the new
+// version: the member's sequence that CheckTx read before the block is not
+// what it reads after.
+func TestCheckTxSeesEachCommit(t *testing.T) {
+	w, a := atBlock1(t)
+	first := attestTxs(t, w, fixture.Alice)[0] // sequence 0
+	if r, _ := a.CheckTx(ctx, &abci.RequestCheckTx{Tx: first}); r.Code != 0 {
+		t.Fatalf("first: %d %s", r.Code, r.Log)
+	}
+	if res := block(t, a, 2, first); res.TxResults[0].Code != 0 {
+		t.Fatalf("block 2: %d %s", res.TxResults[0].Code, res.TxResults[0].Log)
+	}
+	stale, err := w.AttestTx(fixture.Attest{Holder: fixture.Bob, Sequence: 0, ClaimType: "kyc"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := a.CheckTx(ctx, &abci.RequestCheckTx{Tx: stale}); r.Code != uint32(chain.CodeBadSequence) {
+		t.Fatalf("sequence 0 after it committed: code %d %s, want %d", r.Code, r.Log, chain.CodeBadSequence)
+	}
+	next, err := w.AttestTx(fixture.Attest{Holder: fixture.Bob, Sequence: 1, ClaimType: "kyc"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := a.CheckTx(ctx, &abci.RequestCheckTx{Tx: next}); r.Code != 0 {
+		t.Fatalf("sequence 1 after the block: %d %s", r.Code, r.Log)
+	}
+}
+
 // TestProofs: a status answer proves against the app hash, both when the
 // claim exists and when it does not.
 func TestProofs(t *testing.T) {

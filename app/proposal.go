@@ -268,6 +268,12 @@ func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposa
 	}
 	pc := newProposalCheck(a.machine, base, req.Time.Unix())
 	budget := chain.NewChangeBudget() // what the block's feed update can carry
+	costs := chain.NewCostBound(base, func(tx *chain.Tx) ([32]byte, bool) {
+		if pc.v == nil {
+			return [32]byte{}, false
+		}
+		return pc.v.SubjectCommitment(tx) // CheckTx checked the certificate: cached
+	})
 	var (
 		out     [][]byte
 		size    int64
@@ -278,7 +284,7 @@ func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposa
 		if size+int64(len(tx.Raw)) > req.MaxTxBytes {
 			return false
 		}
-		cost := chain.StatusChangeCost(base, tx)
+		cost := costs.Of(tx)
 		if !budget.Fits(cost) {
 			return false // waits for the next block (chain.CodeBlockChangesFull)
 		}

@@ -65,6 +65,44 @@ func (s readStore) Iterate(start, end []byte, fn func(k, v []byte) bool) {
 	s.t.IterateRange(start, end, true, func(k, v []byte) bool { return !fn(k, v) })
 }
 
+// memoStore is a committed version that remembers what it read: the base
+// of the mempool's view (App.check). The keys every CheckTx reads (the
+// parameters, the submitting member, the claim type's registry entry, the
+// last block) then come from a map after the first transaction of a
+// block, where each IAVL read walks some twenty nodes of the node cache.
+// The version is immutable, so a remembered value is never stale; the
+// store is thrown away with the view at every Commit. Only the holder of
+// the app lock uses it.
+type memoStore struct {
+	base  readStore
+	reads map[string][]byte // nil value: absent
+}
+
+// maxMemoReads bounds what one version remembers (a block's worth of
+// CheckTx reads is far less); past it, reads go to the tree.
+const maxMemoReads = 1 << 16
+
+func newMemoStore(t *iavl.ImmutableTree) *memoStore {
+	return &memoStore{base: readStore{t}, reads: make(map[string][]byte)}
+}
+
+func (s *memoStore) Get(key []byte) []byte {
+	if v, ok := s.reads[string(key)]; ok {
+		return v
+	}
+	v := s.base.Get(key)
+	if len(s.reads) < maxMemoReads {
+		s.reads[string(key)] = v
+	}
+	return v
+}
+
+func (s *memoStore) Set(key, value []byte) { s.base.Set(key, value) }
+func (s *memoStore) Delete(key []byte)     { s.base.Delete(key) }
+func (s *memoStore) Iterate(start, end []byte, fn func(k, v []byte) bool) {
+	s.base.Iterate(start, end, fn)
+}
+
 // overlay is the CheckTx state: the last committed tree with the writes of
 // the transactions admitted to the mempool since. It is thrown away at every
 // Commit. Its map never reaches consensus.

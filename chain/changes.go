@@ -390,6 +390,43 @@ const (
 // limits never proposes a transaction that FinalizeBlock refuses with
 // CodeBlockChangesFull.
 func StatusChangeCost(base Store, tx *Tx) ChangeCost {
+	return NewCostBound(base, nil).Of(tx)
+}
+
+// CostBound is StatusChangeCost for the transactions of one proposal: the
+// parameters are read once, and an attested subject's commitment comes
+// from subject when that knows it (a Verifier's certificate check, cached
+// for a transaction verified before), so such a transaction costs no
+// certificate parse. Where subject does not know it, the certificate is
+// parsed; where neither gives a commitment, the bound assumes the largest
+// status record. It is not safe for concurrent use.
+type CostBound struct {
+	base        Store
+	subject     func(*Tx) ([32]byte, bool)
+	maxPerClaim uint32 // 0 until the first Attest reads it
+}
+
+// NewCostBound returns a CostBound over base; subject may be nil.
+func NewCostBound(base Store, subject func(*Tx) ([32]byte, bool)) *CostBound {
+	return &CostBound{base: base, subject: subject}
+}
+
+func (b *CostBound) commitment(tx *Tx, der []byte) ([32]byte, bool) {
+	if b.subject != nil {
+		if c, ok := b.subject(tx); ok {
+			return c, true
+		}
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return [32]byte{}, false
+	}
+	return jpki.Commitment(cert.RawIssuer, cert.SerialNumber), true
+}
+
+// Of is StatusChangeCost(base, tx).
+func (b *CostBound) Of(tx *Tx) ChangeCost {
+	base := b.base
 	var c ChangeCost
 	add := func(key []byte, valueLen int) {
 		c.Keys++
@@ -406,9 +443,11 @@ func StatusChangeCost(base Store, tx *Tx) ChangeCost {
 	case *chainpb.TxBody_Attest:
 		a := msg.Attest
 		key := ClaimKey(make([]byte, 32), a.ClaimType)
-		maxValue := 64 + len(a.ClaimType) + maxRevocationBytes + maxStatusEntryBytes*int(GetParamsOrDefault(base).MaxAttestationsPerClaim)
-		if cert, err := x509.ParseCertificate(a.AuthCertificate); err == nil {
-			subject := jpki.Commitment(cert.RawIssuer, cert.SerialNumber)
+		if b.maxPerClaim == 0 {
+			b.maxPerClaim = GetParamsOrDefault(base).MaxAttestationsPerClaim
+		}
+		maxValue := 64 + len(a.ClaimType) + maxRevocationBytes + maxStatusEntryBytes*int(b.maxPerClaim)
+		if subject, ok := b.commitment(tx, a.AuthCertificate); ok {
 			key = ClaimKey(subject[:], a.ClaimType)
 			maxValue = min(maxValue, len(get(key))+maxStatusEntryBytes+maxRevocationBytes)
 		}

@@ -1,6 +1,7 @@
 package chain_test
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
@@ -140,8 +141,19 @@ func TestStatusChangeCostBoundsTheChanges(t *testing.T) {
 	w := world(t)
 	st, m, id := attested(t, w)
 	alice, bob := w.Subject(fixture.Alice), w.Subject(fixture.Bob)
+	again, err := w.AttestTx(fixture.Attest{Sequence: 1}) // a second entry in the attested claim
+	if err != nil {
+		t.Fatal(err)
+	}
+	unknown := func(*chain.Tx) ([32]byte, bool) { return [32]byte{}, false }
+	if tx, err := chain.DecodeTx(again, fixture.ChainID); err != nil {
+		t.Fatal(err)
+	} else if c, ok := m.NewVerifier(st).SubjectCommitment(tx); !ok || !bytes.Equal(c[:], alice) {
+		t.Fatalf("SubjectCommitment: %x %v, want Alice's %x", c, ok, alice)
+	}
 	for _, raw := range [][]byte{
-		sign(t, w, revokeBody(id, 1, nil), fixture.Operator, ""),
+		again,
+		sign(t, w, revokeBody(id, 2, nil), fixture.Operator, ""),
 		sign(t, w, revokeSubjects(0, env.Time-60, alice, bob), fixture.Reader, ""),
 	} {
 		tx, err := chain.DecodeTx(raw, fixture.ChainID)
@@ -149,6 +161,13 @@ func TestStatusChangeCostBoundsTheChanges(t *testing.T) {
 			t.Fatal(err)
 		}
 		cost := chain.StatusChangeCost(st, tx)
+		// A proposer's CostBound: the subject from the certificate check's
+		// cache, or parsed when that does not know it: the same bound.
+		for name, subject := range map[string]func(*chain.Tx) ([32]byte, bool){"verifier": m.NewVerifier(st).SubjectCommitment, "unknown": unknown} {
+			if c := chain.NewCostBound(st, subject).Of(tx); c != cost {
+				t.Fatalf("CostBound with the %s subject: %+v, StatusChangeCost %+v", name, c, cost)
+			}
+		}
 		tr := chain.TrackChanges(st)
 		if _, err := tr.Deliver(m, env, tx); err != nil {
 			t.Fatal(err)

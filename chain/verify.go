@@ -69,6 +69,22 @@ func (v *Verifier) Verify(tx *Tx, at int64) error {
 	return v.m.subjectSig(tx, cert)
 }
 
+// SubjectCommitment is the identity commitment of the certificate tx
+// carries, when that certificate passes the JPKI checks against v's
+// anchors (cached: nothing is parsed or verified again for a transaction
+// checked before); false when it carries none or fails them.
+func (v *Verifier) SubjectCommitment(tx *Tx) ([32]byte, bool) {
+	der := SubjectCertificate(tx)
+	if der == nil {
+		return [32]byte{}, false
+	}
+	cert, err := v.m.checkCertWith(v.anchors, der, v.allowSigning)
+	if err != nil {
+		return [32]byte{}, false
+	}
+	return cert.Commitment, true
+}
+
 // SubjectCertificate returns the JPKI certificate tx carries (an
 // attestation's, or a subject's own revocation's), or nil.
 func SubjectCertificate(tx *Tx) []byte {

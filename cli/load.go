@@ -133,6 +133,9 @@ func printLoadResult(w io.Writer, r *loadgen.LoadResult) {
 	if r.Blocks > 0 {
 		fmt.Fprintf(w, "  blocks:       %d (heights %d-%d), at most %d load transactions in one\n", r.Blocks, r.FirstHeight, r.LastHeight, r.MaxBlockTxs)
 	}
+	if c := r.CPU; c != nil {
+		fmt.Fprintf(w, "  cpu:          nodes %.0f µs and load generator %.0f µs per committed tx; %.2f of %d cores busy\n", c.NodeUsPerTx, c.LoadUsPerTx, c.BusyCores, c.Cores)
+	}
 	if len(r.Refusals) == 0 {
 		fmt.Fprintf(w, "  refusals:     none\n")
 	}
@@ -186,5 +189,9 @@ func runCompare(cmd *cobra.Command, output *output, o loadgen.CompareOptions, lo
 		fmt.Fprintf(w, "\nidledger / kvstore, %d validators: committed %.1f / %.1f tx/s = %.2fx; p50 latency%s %s / %s = %.2fx\n",
 			res.Validators, res.Idledger.CommittedTPS, res.KVStore.CommittedTPS, res.Ratio,
 			at, il.Latency.P50.D(), kl.Latency.P50.D(), res.LatencyRatio)
+		if k, i := res.KVStore.CPU, res.Idledger.CPU; k != nil && i != nil {
+			fmt.Fprintf(w, "CPU per committed tx (nodes + load generator): kvstore %.0f µs, idledger %.0f µs; where both keep all %d cores busy the ratio can reach at most %.2fx\n",
+				k.NodeUsPerTx+k.LoadUsPerTx, i.NodeUsPerTx+i.LoadUsPerTx, i.Cores, res.CPUBoundRatio)
+		}
 	})
 }

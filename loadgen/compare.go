@@ -51,6 +51,12 @@ type CompareResult struct {
 	// p50 latency over kvstore's (in the LatencyRate runs, if any).
 	Ratio        float64 `json:"ratio"`
 	LatencyRatio float64 `json:"latency_ratio"`
+	// CPUBoundRatio is kvstore's CPU per committed transaction (its nodes
+	// and the load generator, in the throughput runs) over idledger's:
+	// the most Ratio can be when both runs keep every core busy, as on
+	// one small machine that runs all the validators and the load. 0
+	// when the CPU was not measured (not Linux).
+	CPUBoundRatio float64 `json:"cpu_bound_ratio,omitempty"`
 }
 
 // Compare makes a kvstore testnet, runs the load on it and stops it, then
@@ -79,6 +85,9 @@ func Compare(ctx context.Context, o CompareOptions) (*CompareResult, error) {
 	}
 	if k := res.KVStore.CommittedTPS; k > 0 {
 		res.Ratio = math.Round(res.Idledger.CommittedTPS/k*100) / 100
+	}
+	if k, i := res.KVStore.CPU, res.Idledger.CPU; k != nil && i != nil && i.NodeUsPerTx+i.LoadUsPerTx > 0 {
+		res.CPUBoundRatio = math.Round((k.NodeUsPerTx+k.LoadUsPerTx)/(i.NodeUsPerTx+i.LoadUsPerTx)*100) / 100
 	}
 	kl, il := res.KVStore, res.Idledger
 	if res.KVStoreLatency != nil {

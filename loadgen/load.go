@@ -88,6 +88,9 @@ type LoadResult struct {
 	LastHeight  int64 `json:"last_height"`
 	MaxBlockTxs int   `json:"max_block_txs"`
 
+	// CPU is the processor time of the timed phase (Linux only).
+	CPU *CPU `json:"cpu,omitempty"`
+
 	AppCheck *AppCheck `json:"app_check,omitempty"`
 }
 
@@ -184,6 +187,8 @@ func Load(ctx context.Context, opts LoadOptions) (*LoadResult, error) {
 	go func() { watchDone <- w.run(watchCtx) }()
 
 	fmt.Fprintf(progress, "sending %d transactions at %g tx/s to %s\n", len(txs), opts.Rate, strings.Join(res.Targets, ", "))
+	pids := nodePIDs(opts.Dir)
+	cpu0, cpuErr := sampleCPU(pids)
 	sendStart := time.Now()
 	sendDeadline := sendStart.Add(2*opts.Duration + 5*time.Second)
 	var sentCount atomic.Int64
@@ -235,11 +240,18 @@ waiting:
 		}
 	}
 	tick.Stop()
+	var cpu1 cpuSample
+	if cpuErr == nil && pids != nil {
+		cpu1, cpuErr = sampleCPU(pids)
+	}
 	stopWatch()
 	if err := <-watchDone; err != nil && !errors.Is(err, context.Canceled) {
 		return nil, err
 	}
 	summarize(res, txs, sendStart, sendEnd, w)
+	if cpuErr == nil && pids != nil {
+		res.CPU = cpuBetween(cpu0, cpu1, res.Committed)
+	}
 	if opts.AppCheck {
 		fmt.Fprintf(progress, "checking the application state\n")
 		res.AppCheck = g.appCheck(ctx, txs, res)

@@ -34,6 +34,13 @@ func TestCompareSmoke(t *testing.T) {
 		if r.Sent == 0 || r.Committed != r.Sent || len(r.Refusals) != 0 {
 			t.Errorf("%s run: sent %d, committed %d, refusals %v", name, r.Sent, r.Committed, r.Refusals)
 		}
+		// The nodes' CPU is read from /proc (these tests run on Linux).
+		if c := r.CPU; c == nil || c.Nodes <= 0 || c.NodeUsPerTx <= 0 || c.Cores <= 0 {
+			t.Errorf("%s run: CPU %+v, want the nodes' time measured", name, c)
+		}
+	}
+	if res.CPUBoundRatio <= 0 {
+		t.Errorf("cpu_bound_ratio %g: want it", res.CPUBoundRatio)
 	}
 	if res.KVStoreLatency.Rate != 10 || res.Idledger.Rate != 20 {
 		t.Errorf("rates: throughput run %g, latency run %g; want 20 and 10", res.Idledger.Rate, res.KVStoreLatency.Rate)
