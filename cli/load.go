@@ -23,6 +23,7 @@ func newTestnetLoadCommand() *cobra.Command {
 		compare string
 		cmpOpts loadgen.CompareOptions
 		keep    bool
+		prof    string
 	)
 	cmd := &cobra.Command{
 		Use:   "load --rate R --duration D [--dir DIR] [--nodes 0,1,...] [--app-check] [--compare kvstore --validators N]",
@@ -83,6 +84,11 @@ Example:
 			}
 			opts.Progress = cmd.ErrOrStderr()
 			ctx := cmd.Context()
+			stopProfile, err := startCPUProfile(prof)
+			if err != nil {
+				return err
+			}
+			defer stopProfile()
 			if compare != "" {
 				if compare != "kvstore" {
 					return usagef("--compare %q: the one reference is kvstore", compare)
@@ -119,6 +125,7 @@ Example:
 	f.StringVar(&cmpOpts.Dir, "work", "", "with --compare: directory for the two testnets (default a temporary one, removed after)")
 	f.BoolVar(&keep, "keep", false, "with --compare: keep the temporary work directory")
 	f.Float64Var(&cmpOpts.LatencyRate, "latency-rate", 0, "with --compare: after each run, a second one at this rate (one both apps sustain) for the latency ratio")
+	addCPUProfileFlag(cmd, &prof)
 	output = addOutputFlag(cmd)
 	return cmd
 }

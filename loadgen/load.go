@@ -176,11 +176,12 @@ func Load(ctx context.Context, opts LoadOptions) (*LoadResult, error) {
 	fmt.Fprintf(progress, "prepared %d transactions of %d bytes on average in %s\n", len(txs), res.TxBytes, res.PrepareTime.D())
 
 	// The timed phase.
-	st, err := rpcs[0].Status(ctx)
+	blocks := newBlockReader(m.Nodes[opts.Nodes[0]].RPCURL())
+	from, err := blocks.latestHeight(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("loadgen: %s: %w", res.Targets[0], err)
 	}
-	w := newWatcher(rpcs[0], st.SyncInfo.LatestBlockHeight, txs)
+	w := newWatcher(blocks, from, txs)
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
 	watchDone := make(chan error, 1)

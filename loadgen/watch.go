@@ -6,14 +6,12 @@ import (
 	"fmt"
 	"sync"
 	"time"
-
-	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 )
 
 // watcher polls one node for new blocks and marks the load transactions
 // they hold.
 type watcher struct {
-	rpc     *rpchttp.HTTP
+	rpc     *blockReader
 	txs     []*loadTx
 	byHash  map[[32]byte]*loadTx
 	allDone chan struct{}
@@ -30,7 +28,7 @@ type watcher struct {
 	maxTxs    int
 }
 
-func newWatcher(c *rpchttp.HTTP, from int64, txs []*loadTx) *watcher {
+func newWatcher(c *blockReader, from int64, txs []*loadTx) *watcher {
 	w := &watcher{rpc: c, txs: txs, byHash: make(map[[32]byte]*loadTx, len(txs)), allDone: make(chan struct{}), last: from}
 	for _, tx := range txs {
 		w.byHash[sha256.Sum256(tx.raw)] = tx
@@ -80,7 +78,7 @@ func (w *watcher) run(ctx context.Context) error {
 			return ctx.Err()
 		case <-time.After(20 * time.Millisecond):
 		}
-		st, err := w.rpc.Status(ctx)
+		latest, err := w.rpc.latestHeight(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -91,7 +89,7 @@ func (w *watcher) run(ctx context.Context) error {
 			continue
 		}
 		seenAt := time.Now()
-		for h := w.height() + 1; h <= st.SyncInfo.LatestBlockHeight; h++ {
+		for h := w.height() + 1; h <= latest; h++ {
 			if err := w.block(ctx, h, seenAt); err != nil {
 				if ctx.Err() != nil {
 					return ctx.Err()
@@ -107,26 +105,20 @@ func (w *watcher) run(ctx context.Context) error {
 }
 
 func (w *watcher) block(ctx context.Context, h int64, seenAt time.Time) error {
-	b, err := w.rpc.Block(ctx, &h)
+	txs, err := w.rpc.blockTxs(ctx, h)
 	if err != nil {
 		return err
 	}
-	var results []uint32
-	var logs []string
-	if len(b.Block.Txs) > 0 {
-		br, err := w.rpc.BlockResults(ctx, &h)
-		if err != nil {
+	var results []txResult
+	if len(txs) > 0 {
+		if results, err = w.rpc.blockResults(ctx, h); err != nil {
 			return err
-		}
-		for _, r := range br.TxsResults {
-			results = append(results, r.Code)
-			logs = append(logs, r.Log)
 		}
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	hits := 0
-	for i, raw := range b.Block.Txs {
+	for i, raw := range txs {
 		tx, ok := w.byHash[sha256.Sum256(raw)]
 		if !ok || tx.committed {
 			continue
@@ -134,7 +126,7 @@ func (w *watcher) block(ctx context.Context, h int64, seenAt time.Time) error {
 		hits++
 		tx.committed, tx.committedAt, tx.height = true, seenAt, h
 		if i < len(results) {
-			tx.code, tx.log = results[i], logs[i]
+			tx.code, tx.log = results[i].Code, results[i].Log
 		}
 		w.committed++
 	}
