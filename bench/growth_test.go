@@ -35,6 +35,9 @@ func TestGrowthSmoke(t *testing.T) {
 			t.Errorf("checkpoint %d has an empty figure: %+v", i, c)
 		}
 	}
+	if res.SetupS <= 0 || res.SignS <= 0 || res.BlocksS <= 0 || res.MeasureS <= 0 {
+		t.Errorf("where the time went has an empty figure: setup %v, sign %v, blocks %v, measure %v", res.SetupS, res.SignS, res.BlocksS, res.MeasureS)
+	}
 	if calls != 25 {
 		t.Errorf("progress called %d times, want once per block (25)", calls)
 	}

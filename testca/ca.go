@@ -2,6 +2,7 @@ package testca
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha1"
@@ -40,6 +41,10 @@ type CA struct {
 	Cert    *x509.Certificate
 	CertDER []byte
 	Key     *rsa.PrivateKey
+	// Signer, if set, signs the holder certificates Issue makes in place of
+	// Key; its public key must be Key's. Benchmarks set a faster signer of
+	// the same key (internal/fastrsa): the certificates are the same bytes.
+	Signer crypto.Signer
 	// Dir is the CA's directory; "" for an in-memory CA.
 	Dir string
 

@@ -1,6 +1,7 @@
 package testca
 
 import (
+	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -124,7 +125,11 @@ func (ca *CA) Issue(opts IssueOptions) (*Holder, error) {
 			tmpl.SerialNumber = serial
 		}
 	}
-	der, err := x509.CreateCertificate(ca.randReader(), tmpl, ca.Cert, &key.PublicKey, ca.Key)
+	var signer crypto.Signer = ca.Key
+	if ca.Signer != nil {
+		signer = ca.Signer
+	}
+	der, err := x509.CreateCertificate(ca.randReader(), tmpl, ca.Cert, &key.PublicKey, signer)
 	if err != nil {
 		return nil, fmt.Errorf("testca: creating holder certificate: %w", err)
 	}
