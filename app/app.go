@@ -87,7 +87,10 @@ type App struct {
 	// (verifyview.go): a copy of part of committed.
 	verify verifyView
 	// check is the mempool's view: committed plus admitted transactions.
+	// Its base, memo, is the committed version remembering its reads,
+	// which the proposal checks read too.
 	check *overlay
+	memo  *memoStore
 	// retainHeight is what Commit tells CometBFT it may prune below.
 	retainHeight int64
 	// snaps takes, serves and restores state-sync snapshots.
@@ -160,7 +163,8 @@ func (a *App) loadCommitted() error {
 	v := a.tree.Version()
 	if v == 0 {
 		a.committed, a.verify = nil, nil
-		a.check = newOverlay(newMemoStore(emptyTree()))
+		a.memo = newMemoStore(emptyTree())
+		a.check = newOverlay(a.memo)
 		return nil
 	}
 	imm, err := a.tree.GetImmutable(v)
@@ -169,7 +173,8 @@ func (a *App) loadCommitted() error {
 	}
 	a.committed = imm
 	a.verify = newVerifyView(readStore{imm})
-	a.check = newOverlay(newMemoStore(imm))
+	a.memo = newMemoStore(imm)
+	a.check = newOverlay(a.memo)
 	a.chainID = chain.ChainID(readStore{imm})
 	a.observeCommit()
 	return nil

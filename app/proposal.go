@@ -211,14 +211,16 @@ func (pc *proposalCheck) tally(p *pendingProposal) {
 }
 
 // snapshot returns the committed state and chain ID, taken under the lock;
-// the committed tree is immutable, so it can be read without it.
+// the committed tree is immutable, so it can be read without it. The state
+// is the mempool view's memo of it: what CheckTx read of this version is
+// not read from the tree again.
 func (a *App) snapshot() (chain.Store, string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.committed == nil {
 		return nil, a.chainID
 	}
-	return readStore{a.committed}, a.chainID
+	return a.memo, a.chainID
 }
 
 // ProcessProposal refuses a block from a faulty or hostile proposer: one

@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"fmt"
+	"sync"
 
 	"github.com/cosmos/iavl"
 
@@ -71,10 +72,13 @@ func (s readStore) Iterate(start, end []byte, fn func(k, v []byte) bool) {
 // last block) then come from a map after the first transaction of a
 // block, where each IAVL read walks some twenty nodes of the node cache.
 // The version is immutable, so a remembered value is never stale; the
-// store is thrown away with the view at every Commit. Only the holder of
-// the app lock uses it.
+// store is thrown away with the view at every Commit. The proposal checks
+// (PrepareProposal, ProcessProposal) read the same version through it, so
+// a key CheckTx read is not walked to again for the block: it is safe for
+// concurrent use.
 type memoStore struct {
 	base  readStore
+	mu    sync.Mutex
 	reads map[string][]byte // nil value: absent
 }
 
@@ -87,13 +91,18 @@ func newMemoStore(t *iavl.ImmutableTree) *memoStore {
 }
 
 func (s *memoStore) Get(key []byte) []byte {
-	if v, ok := s.reads[string(key)]; ok {
+	s.mu.Lock()
+	v, ok := s.reads[string(key)]
+	s.mu.Unlock()
+	if ok {
 		return v
 	}
-	v := s.base.Get(key)
+	v = s.base.Get(key) // outside the lock: IAVL's immutable tree reads concurrently
+	s.mu.Lock()
 	if len(s.reads) < maxMemoReads {
 		s.reads[string(key)] = v
 	}
+	s.mu.Unlock()
 	return v
 }
 

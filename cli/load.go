@@ -37,13 +37,18 @@ spread round-robin over --nodes: each node gets one sender per member of
 its organisation (orgI and its load members), each on its own connection,
 sending every transaction that is due at once in one JSON-RPC batch of
 broadcast_tx_sync calls (so each member's transactions stay in order and no
-sender waits on one reply before the next). It watches the first of those nodes' blocks for them, waits up to --wait for
-the last commits, and reports:
+sender waits on one reply before the next). While it sends, it follows the
+first of those nodes' height and blocks' transaction counts (small RPC
+answers: the node is not asked to encode whole blocks while it is
+measured), waits up to --wait for the last commits, then reads the blocks
+and their results, and reports:
 
   offered tx/s     sent / send time
   committed tx/s   committed with code 0 / (last commit - first send)
-  latency          from the send to the block's appearance on the watched
-                   node (polled every 20ms): p50, p95, p99, max
+  latency          from the send to the block's height appearing on the
+                   watched node (polled every 20ms): p50, p95, p99, max
+  cpu              (Linux) the nodes' and the load generator's CPU time per
+                   committed tx over the same phase, and the cores busy
   refusals         by stage (check, deliver, rpc) and code
 
 --app-check then checks the state: the members' sequences moved by the
@@ -57,9 +62,13 @@ transactions of the same size instead, for comparison.
 --transport) in a work directory (--work, default a temporary one), runs the
 same load on CometBFT's kvstore example and then on idledger, stopping each
 network after its run, and prints both figures and the ratios (committed
-tx/s, p50 latency). --dir is not used then. A comparison is honest only when
-the load itself is not the bottleneck: check that kvstore's committed rate
-is close to what was offered, and offer more if it is. --latency-rate R
+tx/s, p50 latency), and the ratio the CPU allows: kvstore's CPU per
+committed tx (nodes and load generator) over idledger's, the most the
+throughput ratio can be where both runs keep every core busy (one machine
+running every validator and the load). --dir is not used then. A
+comparison is honest only when the load itself is not the bottleneck:
+check that kvstore's committed rate is close to what was offered, and offer
+more if it is. --latency-rate R
 adds a second run on each testnet at R, a rate both apps sustain, and takes
 the p50 ratio from it: above an app's ceiling latency is queueing and grows
 with the run's length.
