@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/pprof"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -93,17 +92,11 @@ sign_s, blocks_s, measure_s).`,
 				fmt.Fprintf(stderr, "growth: %d of %d attestations, height %d, %s\n", p.Attestations, o.To, p.Height, p.Elapsed.Round(time.Second))
 			}
 			fmt.Fprintf(stderr, "growth: state in %s; checkpoints at %v\n", dir, bench.Checkpoints(o.First, o.To))
-			if prof != "" {
-				f, err := os.Create(prof)
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				if err := pprof.StartCPUProfile(f); err != nil {
-					return err
-				}
-				defer pprof.StopCPUProfile()
+			stopProfile, err := startCPUProfile(prof)
+			if err != nil {
+				return err
 			}
+			defer stopProfile()
 			res, err := bench.Growth(cmd.Context(), o)
 			if err != nil {
 				return err
@@ -128,8 +121,7 @@ sign_s, blocks_s, measure_s).`,
 	cmd.Flags().MarkHidden("key-primes")
 	cmd.Flags().IntVar(&o.First, "first", 10_000, "the first checkpoint (smoke runs)")
 	cmd.Flags().MarkHidden("first")
-	cmd.Flags().StringVar(&prof, "cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
-	cmd.Flags().MarkHidden("cpuprofile")
+	addCPUProfileFlag(cmd, &prof)
 	// The app's state settings, as [state] in app.toml sets them for a node.
 	cmd.Flags().IntVar(&o.AppOptions.NodeCache, "cache-nodes", 0, "IAVL nodes kept in memory (0: the app's default)")
 	cmd.Flags().Int64Var(&o.AppOptions.KeepVersions, "keep-versions", 0, "state versions kept (0: the app's default)")
