@@ -94,8 +94,9 @@ func parseProcStatCPU(b []byte) (time.Duration, error) {
 		}
 		ticks[j] = n
 	}
-	// Far more than any process's lifetime: no overflow below.
-	const maxTicks = 1 << 40
+	// Far more than any process's lifetime (87 years of CPU each), and
+	// small enough that their sum in nanoseconds fits a Duration.
+	const maxTicks = 1 << 38
 	if ticks[0] > maxTicks || ticks[1] > maxTicks {
 		return 0, errProcStat
 	}
