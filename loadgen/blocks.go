@@ -89,7 +89,7 @@ var errNoResult = errors.New("no result in the response")
 type (
 	statusResult struct {
 		SyncInfo struct {
-			LatestBlockHeight string `json:"latest_block_height"`
+			LatestBlockHeight flexInt `json:"latest_block_height"`
 		} `json:"sync_info"`
 	}
 	blockResult struct {
@@ -116,7 +116,7 @@ func (r *blockReader) latestHeight(ctx context.Context) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return strconv.ParseInt(st.SyncInfo.LatestBlockHeight, 10, 64)
+	return int64(st.SyncInfo.LatestBlockHeight), nil
 }
 
 // blockTxs is block h's transactions.

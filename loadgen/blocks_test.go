@@ -63,7 +63,7 @@ func TestBlockReader(t *testing.T) {
 }
 
 func TestDecodeRPCRefuses(t *testing.T) {
-	for _, body := range []string{``, `{}`, `{"result":null}`, `not json`, `{"result":{"sync_info":{"latest_block_height":5}}}`} {
+	for _, body := range []string{``, `{}`, `{"result":null}`, `not json`, `{"result":{"sync_info":{"latest_block_height":"five"}}}`} {
 		if _, err := decodeRPC[statusResult]("/status", []byte(body)); err == nil {
 			t.Errorf("%q: want an error", body)
 		}

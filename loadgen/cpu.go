@@ -6,7 +6,6 @@ import (
 	"math"
 	"os"
 	"runtime"
-	"slices"
 	"strconv"
 	"syscall"
 	"time"
@@ -106,19 +105,15 @@ func parseProcStatCPU(b []byte) (time.Duration, error) {
 // nodePIDs lists the running node processes of the testnet in dir, in node
 // order; nil when they cannot all be found (then no CPU is reported).
 func nodePIDs(dir string) []int {
-	n, err := testnet.Open(dir, testnet.OpenOptions{Binary: "none"})
-	if err != nil {
+	running, nodes, err := testnet.ReadPIDs(dir)
+	if err != nil || len(running) != nodes {
 		return nil
 	}
-	running := n.RunningPIDs()
-	if len(running) != len(n.Manifest.Nodes) {
-		return nil
+	pids := make([]int, nodes)
+	for i := range pids {
+		pids[i] = running[i]
 	}
-	pids := make([]int, 0, len(running))
-	for i := range n.Manifest.Nodes {
-		pids = append(pids, running[i])
-	}
-	return slices.Clip(pids)
+	return pids
 }
 
 // cpuBetween is the CPU of a phase from two samples and its committed

@@ -216,13 +216,8 @@ sending:
 	sendEnd := time.Now()
 	res.SendTime = Duration(sendEnd.Sub(sendStart).Round(time.Millisecond))
 
-	accepted := 0
 	w.mu.Lock()
-	for _, tx := range txs {
-		if tx.sent && tx.checkCode == 0 && tx.rpcErr == "" {
-			accepted++
-		}
-	}
+	accepted := w.accepted()
 	w.mu.Unlock()
 	w.sendDone()
 	fmt.Fprintf(progress, "sent %d in %s; waiting up to %s for commits\n", sentCount.Load(), res.SendTime.D(), opts.Wait)

@@ -75,17 +75,12 @@ type rpcRequest struct {
 	Params  map[string]any `json:"params"`
 }
 
+// rpcResponse is one answer of a batch: broadcast_tx_sync's result carries
+// CheckTx's code and log, as a block result does (blocks.go).
 type rpcResponse struct {
-	ID     int `json:"id"`
-	Result *struct {
-		Code uint32 `json:"code"`
-		Log  string `json:"log"`
-	} `json:"result"`
-	Error *struct {
-		Code    int    `json:"code"`
-		Message string `json:"message"`
-		Data    string `json:"data"`
-	} `json:"error"`
+	ID     int       `json:"id"`
+	Result *txResult `json:"result"`
+	Error  *rpcError `json:"error"`
 }
 
 // send broadcasts the transactions at indexes ks in one batch and records

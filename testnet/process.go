@@ -388,6 +388,23 @@ func (n *Network) RunningPIDs() map[int]int {
 	return out
 }
 
+// ReadPIDs is Network.RunningPIDs for the testnet in dir, with its number
+// of nodes: what a process that did not start the nodes (the load
+// generator, measuring their CPU) reads of them.
+func ReadPIDs(dir string) (pids map[int]int, nodes int, err error) {
+	dir, m, err := readManifestAbs(dir)
+	if err != nil {
+		return nil, 0, err
+	}
+	pids = make(map[int]int)
+	for i, nd := range m.Nodes {
+		if pid := livePID(filepath.Join(dir, nd.Home)); pid > 0 {
+			pids[i] = pid
+		}
+	}
+	return pids, len(m.Nodes), nil
+}
+
 // livePID returns the process ID in home's pid file if that process is
 // alive and, where /proc tells, runs with that home; else 0.
 func livePID(home string) int {
